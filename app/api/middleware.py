@@ -1,0 +1,126 @@
+"""Pure-ASGI middleware: request id, access log, Prometheus metrics, body size limit."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import orjson
+from prometheus_client import Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.context import request_id_var
+from app.errors import PayloadTooLarge
+
+logger = logging.getLogger("app.access")
+
+REQUESTS = Counter("creditgate_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "creditgate_http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _incoming_request_id(scope) or uuid.uuid4().hex
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        started_response = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, started_response
+            if message["type"] == "http.response.start":
+                status, started_response = message["status"], True
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            if _declared_length(scope) > self.max_body_bytes:
+                await _send_problem(send_with_id, 413, "Payload too large", _too_large(self.max_body_bytes), request_id)
+                return
+            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+        except Exception:
+            logger.exception("unhandled error", extra={"path": scope.get("path")})
+            if not started_response:
+                detail = "An unexpected error occurred; quote the request id when reporting it."
+                await _send_problem(send_with_id, 500, "Internal error", detail, request_id)
+        finally:
+            _observe(scope, status, time.perf_counter() - started)
+            request_id_var.reset(token)
+
+
+def _observe(scope: Scope, status: int, elapsed: float) -> None:
+    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    method = scope["method"]
+    REQUESTS.labels(method, route, str(status)).inc()
+    LATENCY.labels(method, route).observe(elapsed)
+    if route not in ("/metrics", "/healthz"):
+        logger.info(
+            "request",
+            extra={"method": method, "route": route, "status": status, "ms": round(elapsed * 1000, 3)},
+        )
+
+
+def _incoming_request_id(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            candidate = value.decode("latin-1").strip()
+            if 0 < len(candidate) <= 64 and candidate.isprintable():
+                return candidate
+    return None
+
+
+def _declared_length(scope: Scope) -> int:
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
+
+
+def _limited(receive: Receive, limit: int) -> Receive:
+    seen = 0
+
+    async def wrapped() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise PayloadTooLarge(_too_large(limit))
+        return message
+
+    return wrapped
+
+
+def _too_large(limit: int) -> str:
+    return f"The request body exceeds the limit of {limit} bytes; send at most 500 items per batch."
+
+
+async def _send_problem(send: Send, status: int, title: str, detail: str, request_id: str) -> None:
+    body = orjson.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "request_id": request_id}
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/problem+json")],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

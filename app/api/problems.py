@@ -1,0 +1,67 @@
+"""Render every error as RFC 9457 problem+json; never leak a stack trace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.context import request_id_var
+from app.errors import AppError
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "request_id": request_id_var.get(),
+    }
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    """Each failing field with its path; items of a batch also get their index and field."""
+    out = []
+    for err in exc.errors():
+        loc = [part for part in err.get("loc", ()) if part != "body"]
+        entry: dict[str, Any] = {"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type")}
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+            entry["index"] = loc[1]
+            entry["field"] = ".".join(str(p) for p in loc[2:]) or None
+        else:
+            entry["field"] = ".".join(str(p) for p in loc) or None
+        out.append(entry)
+    return out
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem(exc.status_code, exc.title, exc.detail, request, errors=exc.errors)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = validation_errors(exc)
+        detail = f"The request has {len(errors)} invalid field(s): " + "; ".join(
+            _describe(e) for e in errors[:5]
+        )
+        return problem(422, "Invalid input", detail, request, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
+        return problem(exc.status_code, title, str(exc.detail), request)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    where = f"item {error['index']} field {error['field']}" if "index" in error else error["field"]
+    return f"{where}: {error['message']}"

@@ -1,0 +1,49 @@
+"""Companies (tenants) and the tokens issued to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, new_id, utcnow
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    auto_activate_models: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    jti: Mapped[str] = mapped_column(String(36), primary_key=True)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"), index=True)
+    issued_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+async def get_company_by_email(session: AsyncSession, email: str) -> Company | None:
+    return await session.scalar(select(Company).where(Company.email == email))
+
+
+async def get_token(session: AsyncSession, jti: str) -> ApiToken | None:
+    return await session.get(ApiToken, jti)
+
+
+async def list_tokens(session: AsyncSession, company_id: str) -> list[ApiToken]:
+    query = (
+        select(ApiToken)
+        .where(ApiToken.company_id == company_id)
+        .order_by(ApiToken.issued_at.desc())
+    )
+    return list(await session.scalars(query))

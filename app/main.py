@@ -1,0 +1,63 @@
+"""The ASGI application: ``app.main:app``, built by ``create_app()``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.api import audit, companies, health
+from app.api.docs import install_docs
+from app.api.middleware import RequestContextMiddleware
+from app.api.problems import install_handlers
+from app.db.engine import make_engine, make_sessionmaker
+from app.logs import configure_logging
+from app.settings import Settings, get_settings
+
+logger = logging.getLogger("app")
+
+DESCRIPTION = """Decide, before billing, whether each B2B order may be billed or must be blocked
+for credit review. Register a company (`POST /v1/companies`), click **Authorize** with the returned
+token, upload history into a dataset, let a model train, then ask for decisions."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = make_engine(settings.database_url, echo=settings.database_echo)
+        app.state.engine = engine
+        app.state.sessions = make_sessionmaker(engine)
+        logger.info("started", extra={"database": engine.dialect.name, "env": settings.env.value})
+        try:
+            yield
+        finally:
+            await engine.dispose()
+            logger.info("stopped")
+
+    app = FastAPI(
+        title="CreditGate",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    install_handlers(app)
+    install_docs(app)
+    for router in (health.router, companies.router, audit.router):
+        app.include_router(router)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # `app.main:app` is built lazily so that importing this module never reads settings.
+    if name == "app":
+        return create_app()
+    raise AttributeError(name)

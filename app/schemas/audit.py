@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.schemas.common import ReadModel
+
+
+class AuditEventRead(ReadModel):
+    id: int
+    actor: str
+    action: str
+    subject_type: str
+    subject_id: str
+    summary: dict[str, Any]
+    request_id: str | None
+    created_at: datetime

@@ -1,0 +1,67 @@
+"""The one way audit events are written and read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.context import request_id_var
+from app.db import audit as audit_db
+from app.db.audit import AuditEvent
+
+SYSTEM_ACTOR = "system"
+
+
+def record(
+    session: AsyncSession,
+    *,
+    company_id: str,
+    action: str,
+    subject_type: str,
+    subject_id: str,
+    summary: dict[str, Any] | None = None,
+    actor: str = SYSTEM_ACTOR,
+) -> AuditEvent:
+    """Add an audit event to the caller's transaction (it lands or rolls back with it)."""
+    event = AuditEvent(
+        company_id=company_id,
+        actor=actor,
+        action=action,
+        subject_type=subject_type,
+        subject_id=str(subject_id),
+        summary=summary or {},
+        request_id=request_id_var.get(),
+    )
+    session.add(event)
+    return event
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    action: str | None = None
+    subject_type: str | None = None
+    subject_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_events(
+    session: AsyncSession, company_id: str, filters: AuditFilter, cursor: int | None, limit: int
+) -> tuple[list[AuditEvent], int | None]:
+    """Newest first; returns the page and the cursor of the next page (None at the end)."""
+    rows = await audit_db.query_events(
+        session,
+        company_id,
+        action=filters.action,
+        subject_type=filters.subject_type,
+        subject_id=filters.subject_id,
+        since=filters.since,
+        until=filters.until,
+        before_id=cursor,
+        limit=limit + 1,
+    )
+    next_cursor = rows[limit - 1].id if len(rows) > limit else None
+    return rows[:limit], next_cursor

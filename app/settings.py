@@ -1,0 +1,76 @@
+"""Configuration: one pydantic-settings class, environment prefix ``CREDITGATE_``."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "creditgate-development-secret-do-not-use-in-production"
+MIN_SECRET_BYTES = 32
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CREDITGATE_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    env: Environment = Environment.development
+    log_level: str = "INFO"
+    database_url: str = "sqlite+aiosqlite:///./creditgate.db"
+    database_echo: bool = False
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "creditgate"
+    jwt_audience: str = "creditgate-api"
+    token_ttl_days: int = Field(default=30, ge=1, le=3650)
+    registration_key: str | None = None
+
+    kafka_bootstrap_servers: str = ""
+    kafka_topic_prefix: str = "creditgate"
+    kafka_group_id: str = "creditgate-workers"
+    kafka_partitions: int = Field(default=4, ge=1)
+
+    max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    batch_max_items: int = Field(default=500, ge=1, le=5000)
+    min_orders_per_outcome: int = Field(default=50, ge=1)
+    ingest_batches_per_commit: int = Field(default=8, ge=1)
+
+    training_workers: int = Field(default=1, ge=1)
+    training_threads: int = Field(default=2, ge=1)
+    holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    auto_train: bool = True
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> Settings:
+        if self.env is Environment.development:
+            return self
+        problem = None
+        if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET:
+            problem = "is missing or is the development default"
+        elif len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            problem = f"is shorter than {MIN_SECRET_BYTES} bytes"
+        if problem:
+            raise ValueError(
+                f"CREDITGATE_JWT_SECRET {problem}; outside development set it to a random value of "
+                f"at least {MIN_SECRET_BYTES} bytes, e.g. "
+                "export CREDITGATE_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return self
+
+    @property
+    def kafka_enabled(self) -> bool:
+        return bool(self.kafka_bootstrap_servers.strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

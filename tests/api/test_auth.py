@@ -1,0 +1,120 @@
+"""Every RFC 8725 refusal answers 401."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+from sqlalchemy import update
+
+from app.db.companies import Company
+from tests.conftest import TEST_SECRET
+
+
+def claims_for(tenant, settings, **changes):
+    now = datetime.now(UTC)
+    claims = {
+        "sub": tenant.company_id,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+        "jti": tenant.jti,
+    }
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def b64(data: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data, default=str).encode()).rstrip(b"=").decode()
+
+
+async def assert_refused(client, token: str, reason: str | None = None) -> None:
+    response = await client.get("/v1/companies/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    if reason:
+        assert reason in response.json()["detail"].lower()
+
+
+async def test_valid_forged_token_is_accepted(client, tenant, settings):
+    """Control: the helper builds tokens the service accepts, so each refusal below is meaningful."""
+    token = jwt.encode(claims_for(tenant, settings), TEST_SECRET, algorithm="HS256")
+    response = await client.get("/v1/companies/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+async def test_alg_none_refused(client, tenant, settings):
+    payload = claims_for(tenant, settings)
+    payload = {k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in payload.items()}
+    token = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(payload)}."
+    await assert_refused(client, token)
+
+
+async def test_algorithm_outside_allow_list_refused(client, tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings), TEST_SECRET, algorithm="HS512")
+    await assert_refused(client, token, "alg value is not allowed")
+
+
+async def test_tampered_payload_refused(client, tenant, other_tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings), TEST_SECRET, algorithm="HS256")
+    header, _, signature = token.split(".")
+    forged = claims_for(tenant, settings, sub=other_tenant.company_id)
+    forged = {k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in forged.items()}
+    await assert_refused(client, f"{header}.{b64(forged)}.{signature}", "signature")
+
+
+async def test_wrong_key_refused(client, tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings), "another-secret-of-enough-length-000000", algorithm="HS256")
+    await assert_refused(client, token, "signature")
+
+
+async def test_expired_refused(client, tenant, settings):
+    past = datetime.now(UTC) - timedelta(hours=2)
+    token = jwt.encode(
+        claims_for(tenant, settings, iat=past, exp=past + timedelta(minutes=5)), TEST_SECRET, algorithm="HS256"
+    )
+    await assert_refused(client, token, "expired")
+
+
+@pytest.mark.parametrize("claim", ["exp", "iss", "aud", "sub", "jti", "iat"])
+async def test_missing_claim_refused(client, tenant, settings, claim):
+    payload = claims_for(tenant, settings)
+    payload.pop(claim)
+    token = jwt.encode(payload, TEST_SECRET, algorithm="HS256")
+    await assert_refused(client, token)
+
+
+async def test_wrong_issuer_refused(client, tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings, iss="someone-else"), TEST_SECRET, algorithm="HS256")
+    await assert_refused(client, token, "issuer")
+
+
+async def test_wrong_audience_refused(client, tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings, aud="other-api"), TEST_SECRET, algorithm="HS256")
+    await assert_refused(client, token, "audience")
+
+
+async def test_unknown_jti_refused(client, tenant, settings):
+    token = jwt.encode(claims_for(tenant, settings, jti="not-issued"), TEST_SECRET, algorithm="HS256")
+    await assert_refused(client, token, "unknown")
+
+
+async def test_revoked_jti_refused(client, tenant):
+    response = await client.delete(f"/v1/companies/me/tokens/{tenant.jti}", headers=tenant.headers)
+    assert response.status_code == 204
+    await assert_refused(client, tenant.token, "revoked")
+
+
+async def test_deactivated_company_refused(client, app, tenant):
+    async with app.state.sessions() as session:
+        await session.execute(update(Company).where(Company.id == tenant.company_id).values(is_active=False))
+        await session.commit()
+    await assert_refused(client, tenant.token, "deactivated")
+
+
+async def test_garbage_token_refused(client):
+    await assert_refused(client, "not.a.jwt")
