@@ -48,3 +48,18 @@ class PayloadTooLarge(AppError):
 class ServiceUnavailable(AppError):
     status_code = 503
     title = "Service unavailable"
+
+
+def error_entries(errors) -> list[dict[str, Any]]:
+    """Each failing field with its path; items of a batch also get their index and field."""
+    out = []
+    for err in errors:
+        loc = [part for part in err.get("loc", ()) if part != "body"]
+        entry: dict[str, Any] = {"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type")}
+        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
+            entry["index"] = loc[1]
+            entry["field"] = ".".join(str(p) for p in loc[2:]) or None
+        else:
+            entry["field"] = ".".join(str(p) for p in loc) or None
+        out.append(entry)
+    return out

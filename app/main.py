@@ -8,13 +8,16 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import audit, companies, health
+from app.api import audit, companies, datasets, health
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import install_handlers
 from app.db.engine import make_engine, make_sessionmaker
 from app.logs import configure_logging
+from app.services import datasets as datasets_service
+from app.services.batch_sink import BatchSink
 from app.settings import Settings, get_settings
+from app.transport.factory import make_queue
 
 logger = logging.getLogger("app")
 
@@ -31,11 +34,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = make_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
-        app.state.sessions = make_sessionmaker(engine)
-        logger.info("started", extra={"database": engine.dialect.name, "env": settings.env.value})
+        app.state.sessions = sessions = make_sessionmaker(engine)
+        on_ready = None
+        sink = BatchSink(sessions, settings, on_ready)
+        app.state.batch_queue = queue = make_queue(settings, sessions, sink)
+        await queue.start()
+        await datasets_service.resume_interrupted(sessions, settings, on_ready)
+        logger.info("started", extra={"database": engine.dialect.name, "env": settings.env.value,
+                                      "queue": type(queue).__name__})
         try:
             yield
         finally:
+            await queue.stop()
             await engine.dispose()
             logger.info("stopped")
 
@@ -51,9 +61,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_handlers(app)
     install_docs(app)
-    for router in (health.router, companies.router, audit.router):
+    for router in (health.router, companies.router, datasets.router, audit.router):
         app.include_router(router)
+    _publish_manual_schemas(app)
     return app
+
+
+def _publish_manual_schemas(app: FastAPI) -> None:
+    """Add the schemas of bodies parsed by services (batch uploads) to the OpenAPI document."""
+    build = app.openapi
+
+    def openapi() -> dict:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(datasets.openapi_schemas())
+        return app.openapi_schema
+
+    app.openapi = openapi
 
 
 def __getattr__(name: str) -> FastAPI:

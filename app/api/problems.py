@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.context import request_id_var
-from app.errors import AppError
+from app.errors import AppError, error_entries
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -29,18 +29,7 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    """Each failing field with its path; items of a batch also get their index and field."""
-    out = []
-    for err in exc.errors():
-        loc = [part for part in err.get("loc", ()) if part != "body"]
-        entry: dict[str, Any] = {"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type")}
-        if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
-            entry["index"] = loc[1]
-            entry["field"] = ".".join(str(p) for p in loc[2:]) or None
-        else:
-            entry["field"] = ".".join(str(p) for p in loc) or None
-        out.append(entry)
-    return out
+    return error_entries(exc.errors())
 
 
 def install_handlers(app: FastAPI) -> None:

@@ -1,0 +1,137 @@
+"""Datasets (upload sessions) and the receipts of their batches."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, BigIntPK, new_id, utcnow
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    __table_args__ = (Index("ix_datasets_company_id_created_at", "company_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    name: Mapped[str | None] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="receiving")
+    report: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class DatasetBatch(Base):
+    """The receipt of one accepted batch; `payload` stages it when no broker is configured."""
+
+    __tablename__ = "dataset_batches"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "kind", "batch_id"),
+        Index("ix_dataset_batches_pending", "stored_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    company_id: Mapped[str] = mapped_column(String(36))
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    batch_id: Mapped[str] = mapped_column(String(100))
+    items: Mapped[int]
+    final: Mapped[bool]
+    payload: Mapped[str | None] = mapped_column(Text)
+    accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stored_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+async def get_dataset(session: AsyncSession, company_id: str, dataset_id: str) -> Dataset | None:
+    dataset = await session.get(Dataset, dataset_id)
+    return dataset if dataset is not None and dataset.company_id == company_id else None
+
+
+async def list_datasets(
+    session: AsyncSession, company_id: str, before: datetime | None, limit: int
+) -> list[Dataset]:
+    query = select(Dataset).where(Dataset.company_id == company_id)
+    if before is not None:
+        query = query.where(Dataset.created_at < before)
+    query = query.order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
+async def get_batch(session: AsyncSession, dataset_id: str, kind: str, batch_id: str) -> DatasetBatch | None:
+    query = select(DatasetBatch).where(
+        DatasetBatch.dataset_id == dataset_id,
+        DatasetBatch.kind == kind,
+        DatasetBatch.batch_id == batch_id,
+    )
+    return await session.scalar(query)
+
+
+async def kind_is_final(session: AsyncSession, dataset_id: str, kind: str) -> bool:
+    query = select(DatasetBatch.id).where(
+        DatasetBatch.dataset_id == dataset_id, DatasetBatch.kind == kind, DatasetBatch.final.is_(True)
+    )
+    return (await session.scalar(query.limit(1))) is not None
+
+
+async def progress_by_kind(session: AsyncSession, dataset_id: str) -> dict[str, dict[str, int | bool]]:
+    stored = DatasetBatch.stored_at.is_not(None)
+    query = (
+        select(
+            DatasetBatch.kind,
+            func.count(),
+            func.sum(case((stored, 1), else_=0)),
+            func.sum(case((DatasetBatch.error.is_not(None), 1), else_=0)),
+            func.sum(DatasetBatch.items),
+            func.sum(case((stored, DatasetBatch.items), else_=0)),
+            func.max(case((DatasetBatch.final.is_(True), 1), else_=0)),
+        )
+        .where(DatasetBatch.dataset_id == dataset_id)
+        .group_by(DatasetBatch.kind)
+    )
+    out = {}
+    for kind, accepted, n_stored, failed, rows, rows_stored, final in await session.execute(query):
+        out[kind] = {
+            "batches_accepted": accepted,
+            "batches_stored": int(n_stored or 0),
+            "batches_failed": int(failed or 0),
+            "rows_accepted": int(rows or 0),
+            "rows_stored": int(rows_stored or 0),
+            "final": bool(final),
+        }
+    return out
+
+
+async def dead_letters(session: AsyncSession, dataset_id: str, limit: int = 20) -> list[DatasetBatch]:
+    query = (
+        select(DatasetBatch)
+        .where(DatasetBatch.dataset_id == dataset_id, DatasetBatch.error.is_not(None))
+        .order_by(DatasetBatch.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))
+
+
+async def transition(session: AsyncSession, dataset_id: str, source: str, target: str) -> bool:
+    """Move a dataset from `source` to `target` status; False if another worker already did."""
+    result = await session.execute(
+        update(Dataset)
+        .where(Dataset.id == dataset_id, Dataset.status == source)
+        .values(status=target, updated_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+async def pending_payload_batches(session: AsyncSession, limit: int) -> list[DatasetBatch]:
+    query = (
+        select(DatasetBatch)
+        .where(DatasetBatch.stored_at.is_(None), DatasetBatch.error.is_(None), DatasetBatch.payload.is_not(None))
+        .order_by(DatasetBatch.id)
+        .limit(limit)
+    )
+    return list(await session.scalars(query))

@@ -1,0 +1,154 @@
+"""Dataset lifecycle: create, read progress, and validate integrity once every kind is complete."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db import datasets as datasets_db
+from app.db import integrity
+from app.db.base import utcnow
+from app.db.datasets import Dataset
+from app.db.engine import transaction
+from app.errors import NotFound
+from app.schemas.datasets import DatasetCreate, DatasetRead, DeadLetter, Kind, KindProgress, Purpose
+from app.services import audit
+from app.services.companies import Principal
+from app.settings import Settings
+
+logger = logging.getLogger("app.datasets")
+
+# Called (in the validating transaction) when a dataset becomes valid; training registers itself here.
+DatasetReadyHook = Callable[[AsyncSession, Dataset], Awaitable[None]]
+
+
+async def create(session: AsyncSession, principal: Principal, body: DatasetCreate) -> Dataset:
+    dataset = Dataset(company_id=principal.company.id, name=body.name, purpose=body.purpose.value)
+    session.add(dataset)
+    await session.flush()
+    audit.record(session, company_id=dataset.company_id, action="dataset.created", subject_type="dataset",
+                 subject_id=dataset.id, summary={"name": body.name, "purpose": body.purpose.value},
+                 actor=principal.jti)
+    return dataset
+
+
+async def get_owned(session: AsyncSession, principal: Principal, dataset_id: str) -> Dataset:
+    dataset = await datasets_db.get_dataset(session, principal.company.id, dataset_id)
+    if dataset is None:
+        raise NotFound(f"Dataset {dataset_id} was not found.")
+    return dataset
+
+
+async def list_owned(
+    session: AsyncSession, principal: Principal, before: datetime | None, limit: int
+) -> list[Dataset]:
+    return await datasets_db.list_datasets(session, principal.company.id, before, limit)
+
+
+async def read(session: AsyncSession, dataset: Dataset) -> DatasetRead:
+    progress = await datasets_db.progress_by_kind(session, dataset.id)
+    dead = await datasets_db.dead_letters(session, dataset.id)
+    return DatasetRead(
+        id=dataset.id,
+        name=dataset.name,
+        purpose=Purpose(dataset.purpose),
+        status=dataset.status,
+        created_at=dataset.created_at,
+        updated_at=dataset.updated_at,
+        kinds={kind: KindProgress(**progress.get(kind.value, {})) for kind in Kind},
+        dead_letters=[DeadLetter(kind=Kind(b.kind), batch_id=b.batch_id, reason=b.error or "") for b in dead],
+        report=dataset.report,
+    )
+
+
+def is_complete(progress: dict[str, dict]) -> bool:
+    """Every kind marked final and every accepted batch stored (or dead-lettered)."""
+    for kind in Kind:
+        entry = progress.get(kind.value)
+        if not entry or not entry["final"]:
+            return False
+        if entry["batches_stored"] + entry["batches_failed"] < entry["batches_accepted"]:
+            return False
+    return True
+
+
+async def check_completion(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    dataset_id: str,
+    on_ready: DatasetReadyHook | None = None,
+) -> str | None:
+    """Validate the dataset if it just became complete; returns the new status, else None."""
+    async with transaction(sessions) as session:
+        progress = await datasets_db.progress_by_kind(session, dataset_id)
+        if not is_complete(progress):
+            return None
+        if not await datasets_db.transition(session, dataset_id, "receiving", "validating"):
+            return None
+    return await validate(sessions, settings, dataset_id, on_ready)
+
+
+async def validate(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    dataset_id: str,
+    on_ready: DatasetReadyHook | None = None,
+) -> str:
+    async with transaction(sessions) as session:
+        dataset = await session.get(Dataset, dataset_id)
+        report = await build_report(session, dataset, settings)
+        dataset.report = report
+        dataset.status = "valid" if report["valid"] else "invalid"
+        audit.record(session, company_id=dataset.company_id, action="dataset.validated",
+                     subject_type="dataset", subject_id=dataset.id,
+                     summary={"status": dataset.status, "problems": len(report["problems"]),
+                              "rows": report["rows"]})
+        if dataset.status == "valid" and on_ready is not None:
+            await on_ready(session, dataset)
+    logger.info("dataset validated", extra={"dataset_id": dataset_id, "status": dataset.status})
+    return dataset.status
+
+
+async def build_report(session: AsyncSession, dataset: Dataset, settings: Settings) -> dict:
+    rows = await integrity.row_counts(session, dataset.id)
+    outcomes = await integrity.outcome_counts(session, dataset.id)
+    problems = [asdict(p) for p in await integrity.find_problems(session, dataset.id, utcnow())]
+    for kind, count in rows.items():
+        if count == 0:
+            problems.append(_problem("empty_kind", f"no {kind} were uploaded", 1, [kind]))
+    needed = settings.min_orders_per_outcome if dataset.purpose == Purpose.training else 1
+    for outcome in ("billed", "blocked"):
+        if outcomes[outcome] < needed:
+            message = f"only {outcomes[outcome]} {outcome} orders; at least {needed} are needed"
+            problems.append(_problem(f"too_few_{outcome}_orders", message, needed - outcomes[outcome], []))
+    dead = await datasets_db.dead_letters(session, dataset.id)
+    if dead:
+        examples = [f"{b.kind}/{b.batch_id}" for b in dead]
+        problems.append(_problem("batches_not_stored", "batches that could not be stored", len(dead), examples))
+    return {
+        "valid": not problems,
+        "checked_at": utcnow().isoformat(),
+        "rows": rows,
+        "outcomes": outcomes,
+        "problems": problems,
+    }
+
+
+def _problem(code: str, message: str, count: int, examples: list[str]) -> dict:
+    return {"code": code, "message": message, "count": count, "examples": examples}
+
+
+async def resume_interrupted(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, on_ready: DatasetReadyHook | None
+) -> None:
+    """A crash between 'validating' and its result leaves the dataset there: validate it again."""
+    from sqlalchemy import select
+
+    async with sessions() as session:
+        ids = list(await session.scalars(select(Dataset.id).where(Dataset.status == "validating")))
+    for dataset_id in ids:
+        await validate(sessions, settings, dataset_id, on_ready)
