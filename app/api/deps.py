@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.db.engine import run_after_commit
 from app.errors import Unauthorized
 from app.services.companies import Principal, authenticate
 from app.settings import Settings
-
-AfterCommit = Callable[[], Awaitable[None]]
-
 
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
@@ -33,8 +31,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         except BaseException:
             await session.rollback()
             raise
-        for callback in session.info.pop("after_commit", []):
-            await callback()
+        await run_after_commit(session)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -19,6 +19,9 @@ class Company(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     auto_activate_models: Mapped[bool] = mapped_column(default=True)
+    # The active model version's id; the decision path compares it with its in-memory cache,
+    # so every replica notices an activation on the next request.
+    active_model_id: Mapped[str | None] = mapped_column(String(36))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from app.demo.lookup import date_series
+from app.demo.arrays import choose_rows, date_series
 from app.demo.population import Population, Segment
 from app.domain.documents import generate_cnpj, generate_cpf
 
@@ -57,7 +57,7 @@ def build_customers(rng: np.random.Generator, population: Population) -> pl.Data
     segment = population.segment
     has_cpf = rng.random(n) < _CPF_SHARE[segment]
     mei = segment == Segment.MEI
-    simples = ~has_cpf & ((rng.random(n) < _SIMPLES_SHARE[segment]) | mei)
+    simples = mei | (~has_cpf & (rng.random(n) < _SIMPLES_SHARE[segment]))
     states = np.array(list(_STATE_WEIGHTS))
     weights = np.array(list(_STATE_WEIGHTS.values()))
     return pl.DataFrame(
@@ -83,9 +83,10 @@ def _documents(rng: np.random.Generator, has_cpf: np.ndarray) -> list[str]:
     seen: set[str] = set()
     documents = []
     for cpf in has_cpf:
-        document = generate_cpf(rng) if cpf else generate_cnpj(rng)
+        make = generate_cpf if cpf else generate_cnpj
+        document = make(rng)
         while document in seen:
-            document = generate_cpf(rng) if cpf else generate_cnpj(rng)
+            document = make(rng)
         seen.add(document)
         documents.append(document)
     return documents
@@ -95,21 +96,26 @@ def _names(rng: np.random.Generator, segment: np.ndarray, has_cpf: np.ndarray) -
     """People's names for CPF final consumers, "<person> MEI" for MEIs, company names otherwise."""
     surnames = _two_surnames(rng, len(segment))
     companies = _company_names(rng, segment, surnames)
-    people = [f"{first} {a} {b}" for first, (a, b) in zip(rng.choice(_FIRST_NAMES, len(segment)), surnames)]
+    first_names = rng.choice(_FIRST_NAMES, len(segment))
+    people = [f"{first} {a} {b}" for first, (a, b) in zip(first_names, surnames, strict=True)]
     return [
         f"{person} MEI" if kind == Segment.MEI else person if cpf else company
         for person, company, kind, cpf in zip(people, companies, segment, has_cpf, strict=True)
     ]
 
 
-def _company_names(rng: np.random.Generator, segment: np.ndarray, surnames: list[tuple[str, str]]) -> list[str]:
+def _company_names(
+    rng: np.random.Generator, segment: np.ndarray, surnames: list[tuple[str, str]]
+) -> list[str]:
+    """Names like "Comercial Silva Ltda", "Distribuidora Nova Era ME", "Móveis Lima & Dias EPP"."""
     n = len(segment)
     trades = rng.choice(_TRADES, n)
     fancies = rng.choice(_FANCY, n)
-    legals = _LEGAL[_choose_rows(rng, _LEGAL_SHARES[segment])]
+    legals = _LEGAL[choose_rows(rng, _LEGAL_SHARES[segment])]
     patterns = rng.integers(0, 3, n)
     names = []
-    for trade, fancy, legal, pattern, (a, b) in zip(trades, fancies, legals, patterns, surnames, strict=True):
+    parts = zip(trades, fancies, legals, patterns, surnames, strict=True)
+    for trade, fancy, legal, pattern, (a, b) in parts:
         core = a if pattern == 0 else fancy if pattern == 1 else f"{a} & {b}"
         names.append(f"{trade} {core} {legal}")
     return names
@@ -119,10 +125,3 @@ def _two_surnames(rng: np.random.Generator, count: int) -> list[tuple[str, str]]
     first = rng.integers(0, len(_SURNAMES), count)
     second = (first + rng.integers(1, len(_SURNAMES), count)) % len(_SURNAMES)
     return list(zip(_SURNAMES[first].tolist(), _SURNAMES[second].tolist(), strict=True))
-
-
-def _choose_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
-    """Index drawn from each row's categorical distribution."""
-    cumulative = probabilities.cumsum(axis=1)
-    draws = rng.random(len(probabilities))[:, None] * cumulative[:, -1:]
-    return (draws > cumulative).sum(axis=1)

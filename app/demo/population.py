@@ -46,7 +46,8 @@ class Timeline:
     def ending(cls, end: date) -> Timeline:
         end_day = day_number(end)
         order_start = end_day - ORDER_WINDOW_DAYS
-        return cls(end=end_day, order_start=order_start, history_start=order_start - REPORT_LEAD_DAYS)
+        history_start = order_start - REPORT_LEAD_DAYS
+        return cls(end=end_day, order_start=order_start, history_start=history_start)
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def build_population(rng: np.random.Generator, customers: int, timeline: Timelin
     log_size = np.log(_MEDIAN_LIMIT[segment]) + rng.normal(0.0, 0.6, customers)
     since = _customer_since(rng, customers, timeline)
     tenure_years = np.maximum(timeline.order_start - since, 0) / 365.0
-    base_risk = _RISK_MEAN[segment] - 0.15 * np.log1p(tenure_years) + rng.normal(0.0, 0.9, customers)
+    loyalty = 0.15 * np.log1p(tenure_years)
+    base_risk = _RISK_MEAN[segment] - loyalty + rng.normal(0.0, 0.9, customers)
     return Population(
         timeline=timeline,
         segment=segment,

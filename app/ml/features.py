@@ -12,8 +12,12 @@ training and serving cannot disagree. Every value is what was known at the targe
   the target's, so neither the target itself nor an order at the same instant is ever seen.
 
 Ratios (`amount_to_limit`, `amount_to_past_mean`) are null when the denominator is missing or
-not positive; the raw `limit_amount` still tells the model that a zero limit exists.
+not positive; the raw `limit_amount` still tells the model that a zero limit exists. Past counts
+and exposures cover every earlier order whatever its status; `past_block_rate` is blocked over
+earlier orders with a known status. Exposure windows are [t - 30 days, t) and [t - 90 days, t).
 """
+
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl
@@ -60,7 +64,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("order_id", "customer_id", "ordered_at", *FEA
 
 _ROW = "_row"
 _DATE = "_order_date"
-_SECONDS_PER_DAY = 86_400.0
+_MICROSECONDS_PER_DAY = 86_400_000_000.0
 
 
 def build_features(
@@ -97,9 +101,12 @@ def build_features(
     return out.drop(_ROW)
 
 
-def feature_matrix(df: pl.DataFrame) -> np.ndarray:
-    """Float32 matrix of the `FEATURE_NAMES` columns (nulls become NaN), C-contiguous."""
-    values = df.select([pl.col(n).cast(pl.Float32) for n in FEATURE_NAMES]).to_numpy(order="c")
+def feature_matrix(df: pl.DataFrame, names: Sequence[str] = FEATURE_NAMES) -> np.ndarray:
+    """Float32 matrix of the `names` columns (nulls become NaN), C-contiguous.
+
+    Pass a stored model's own feature list as `names` to score with that model.
+    """
+    values = df.select([pl.col(n).cast(pl.Float32) for n in names]).to_numpy(order="c")
     return np.ascontiguousarray(values, dtype=np.float32)
 
 
@@ -186,30 +193,29 @@ def _serasa_block(keys: pl.DataFrame, reports: pl.DataFrame) -> pl.DataFrame:
 
 
 def _history_steps(history: pl.DataFrame) -> pl.DataFrame:
-    """Running per-customer totals at each distinct order instant of the history.
+    """Running per-customer totals after each distinct order instant of the history, by time.
 
-    Orders sharing an instant are collapsed into one step so that an as-of join with
-    `allow_exact_matches=False` sees all of them or none of them. Amounts are summed in integer
-    cents, so window sums (differences of running totals) are exact.
+    Orders sharing an instant collapse into one step (the last running total), so that an as-of
+    join with `allow_exact_matches=False` sees all of them or none of them. Amounts are summed in
+    integer cents, so window sums (differences of running totals) are exact.
     """
     status = pl.col("status").str.strip_chars().str.to_lowercase()
-    steps = (
-        history.drop_nulls(["customer_id", "ordered_at"])
-        .group_by("customer_id", "ordered_at")
-        .agg(
-            pl.len().alias("n"),
-            (pl.col("amount").fill_null(0.0) * 100).round().cast(pl.Int64).sum().alias("cents"),
-            status.is_in(["blocked", "billed"]).sum().alias("known"),
-            (status == "blocked").sum().alias("blocked"),
-        )
-        .sort("customer_id", "ordered_at")
-    )
-    totals = ("n", "cents", "known", "blocked")
-    return steps.select(
+    rows = history.drop_nulls(["customer_id", "ordered_at"]).select(
         "customer_id",
         "ordered_at",
-        *[pl.col(c).cast(pl.Int64).cum_sum().over("customer_id").alias(f"cum_{c}") for c in totals],
-    ).sort("ordered_at")
+        pl.lit(1, pl.Int64).alias("n"),
+        (pl.col("amount").fill_null(0.0) * 100).round().cast(pl.Int64).alias("cents"),
+        status.is_in(["blocked", "billed"]).fill_null(False).cast(pl.Int64).alias("known"),
+        (status == "blocked").fill_null(False).cast(pl.Int64).alias("blocked"),
+    )
+    if not rows["ordered_at"].is_sorted():
+        rows = rows.sort("ordered_at")
+    totals = ("n", "cents", "known", "blocked")
+    return rows.select(
+        "customer_id",
+        "ordered_at",
+        *[pl.col(c).cum_sum().over("customer_id").alias(f"cum_{c}") for c in totals],
+    ).filter(pl.struct("customer_id", "ordered_at").is_last_distinct())
 
 
 def _totals_before(left: pl.DataFrame, steps: pl.DataFrame, key: str) -> pl.DataFrame:
@@ -228,6 +234,7 @@ def _totals_before(left: pl.DataFrame, steps: pl.DataFrame, key: str) -> pl.Data
 
 
 def _history_block(keys: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
+    """Past behaviour: totals strictly before the order, and 30/90-day windows [t - d, t)."""
     steps = _history_steps(history)
     at = pl.col("ordered_at")
     left = keys.select(
@@ -237,21 +244,21 @@ def _history_block(keys: pl.DataFrame, history: pl.DataFrame) -> pl.DataFrame:
         (at - pl.duration(days=30)).alias("_30d"),
         (at - pl.duration(days=90)).alias("_90d"),
     )
-    now = _totals_before(left, steps, "_now")
-    d30 = _totals_before(left, steps.select("customer_id", "ordered_at", "cum_cents"), "_30d")
-    d90 = _totals_before(left, steps.select("customer_id", "ordered_at", "cum_cents"), "_90d")
-    joined = pl.concat(
-        [left.select("amount", "_now"), now.drop("customer_id", "_now"), d30.select("cum_cents_30d"),
-         d90.select("cum_cents_90d")],
-        how="horizontal",
-    )
-    return joined.select(_history_expressions())
+    cents = steps.select("customer_id", "ordered_at", "cum_cents")
+    parts = [
+        left.select("amount", "_now"),
+        _totals_before(left, steps, "_now").drop("customer_id", "_now"),
+        _totals_before(left, cents, "_30d").select("cum_cents_30d"),
+        _totals_before(left, cents, "_90d").select("cum_cents_90d"),
+    ]
+    return pl.concat(parts, how="horizontal").select(_history_expressions())
 
 
 def _history_expressions() -> list[pl.Expr]:
+    """Turn running totals into features; a customer without earlier orders has count 0."""
     n = pl.col("cum_n_now").fill_null(0)
     cents = pl.col("cum_cents_now").fill_null(0)
-    mean = pl.when(n > 0).then(cents / n / 100.0)
+    mean = pl.when(n > 0).then(cents / (n * 100))
     gap = (pl.col("_now") - pl.col("ordered_at_now")).dt.total_microseconds()
     known, blocked = pl.col("cum_known_now"), pl.col("cum_blocked_now")
     return [
@@ -260,7 +267,21 @@ def _history_expressions() -> list[pl.Expr]:
         pl.when(known > 0).then(blocked / known).alias("past_block_rate"),
         mean.alias("past_mean_amount"),
         pl.when(mean > 0).then(pl.col("amount") / mean).alias("amount_to_past_mean"),
-        ((cents - pl.col("cum_cents_30d").fill_null(0)) / 100.0).alias("exposure_30d"),
-        ((cents - pl.col("cum_cents_90d").fill_null(0)) / 100.0).alias("exposure_90d"),
-        (gap.cast(pl.Float64) / (_SECONDS_PER_DAY * 1e6)).alias("days_since_previous_order"),
+        _exact_div(cents - pl.col("cum_cents_30d").fill_null(0), 100.0).alias("exposure_30d"),
+        _exact_div(cents - pl.col("cum_cents_90d").fill_null(0), 100.0).alias("exposure_90d"),
+        _exact_div(gap, _MICROSECONDS_PER_DAY).alias("days_since_previous_order"),
     ]
+
+
+def _exact_div(numerator: pl.Expr, divisor: float) -> pl.Expr:
+    """`numerator / divisor`, correctly rounded whatever the frame length.
+
+    Polars divides long columns by a scalar through its reciprocal, which can differ in the last
+    bit from the exact quotient it computes for a one-row frame; training and serving would then
+    disagree. NumPy's division is exact at every length.
+    """
+    return numerator.cast(pl.Float64).map_batches(
+        lambda s: pl.Series(s.name, s.to_numpy() / divisor).fill_nan(None),
+        return_dtype=pl.Float64,
+        is_elementwise=True,
+    )

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import datasets as datasets_db
 from app.db.datasets import DatasetBatch
+from app.db.engine import after_commit
 from app.services.batch_sink import TRANSIENT, BatchSink
 from app.transport.base import BatchEnvelope
 
@@ -37,7 +38,7 @@ class InProcessQueue:
 
     async def submit(self, session: AsyncSession, receipt: DatasetBatch, envelope: BatchEnvelope) -> None:
         receipt.payload = envelope.payload.decode()
-        session.info.setdefault("after_commit", []).append(self._notify)
+        after_commit(session, self._notify)
 
     async def _notify(self) -> None:
         self._wake.set()

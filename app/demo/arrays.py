@@ -1,10 +1,11 @@
-"""Vectorised point-in-time lookups over per-customer event arrays."""
+"""Vectorised helpers shared by the demo builders: event days, point-in-time lookups, sampling."""
 
 from __future__ import annotations
 
 import numpy as np
 import polars as pl
 
+CUSTOMER_INDEX = "customer_index"  # internal column linking rows to customers, never published
 _CUSTOMER_STRIDE = np.int64(2**34)  # room for day numbers and seconds since 1970 until year 2514
 
 
@@ -16,11 +17,12 @@ def sort_key(customer: np.ndarray, moment: np.ndarray) -> np.ndarray:
 def latest_on_or_before(
     event_customer: np.ndarray, event_moment: np.ndarray, customer: np.ndarray, moment: np.ndarray
 ) -> np.ndarray:
-    """Index of each query's latest event of the same customer at or before its moment, -1 if none.
+    """Index of each query's latest event of the same customer at or before its moment, or -1.
 
     Events must be sorted by customer, then moment.
     """
-    index = np.searchsorted(sort_key(event_customer, event_moment), sort_key(customer, moment), side="right") - 1
+    event_keys = sort_key(event_customer, event_moment)
+    index = np.searchsorted(event_keys, sort_key(customer, moment), side="right") - 1
     found = (index >= 0) & (event_customer[np.maximum(index, 0)] == customer)
     return np.where(found, index, -1)
 
@@ -41,3 +43,10 @@ def event_days(starts: np.ndarray, gaps: np.ndarray, last: int) -> tuple[np.ndar
 def date_series(name: str, days: np.ndarray) -> pl.Series:
     """Day numbers as a polars Date column."""
     return pl.Series(name, days.astype(np.int32)).cast(pl.Date)
+
+
+def choose_rows(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
+    """One index per row, drawn from that row's categorical distribution."""
+    cumulative = probabilities.cumsum(axis=1)
+    draws = rng.random(len(probabilities))[:, None] * cumulative[:, -1:]
+    return (draws > cumulative).sum(axis=1)

@@ -1,0 +1,60 @@
+"""Reading uploaded history back: a whole dataset (training, evaluation) or one customer (decisions)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db.datasets import Dataset
+from app.db.records import TABLES, data_columns
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows of one kind, column-named, ready to become a data frame."""
+
+    columns: list[str]
+    rows: list[tuple]
+
+
+def _select(table: Table):
+    return select(*[table.c[name] for name in data_columns(table.name)])
+
+
+async def dataset_rows(session: AsyncSession, dataset_id: str) -> dict[str, Rows]:
+    out = {}
+    for kind, table in TABLES.items():
+        query = _select(table).where(table.c.dataset_id == dataset_id).order_by(table.c.id)
+        result = await session.execute(query)
+        out[kind] = Rows(data_columns(kind), [tuple(r) for r in result])
+    return out
+
+
+async def customer_rows(
+    session: AsyncSession, company_id: str, customer_ids: Sequence[str]
+) -> dict[str, Rows]:
+    """Everything the company uploaded about these customers, in any of its valid datasets.
+
+    Rows repeated across datasets (the same history uploaded twice) are returned once per dataset;
+    the caller de-duplicates by natural key, newest dataset first.
+    """
+    valid = select(Dataset.id).where(
+        Dataset.company_id == company_id, Dataset.status.in_(("valid", "training", "trained", "failed"))
+    )
+    out = {}
+    for kind, table in TABLES.items():
+        query = (
+            _select(table)
+            .where(
+                table.c.company_id == company_id,
+                table.c.customer_id.in_(list(customer_ids)),
+                table.c.dataset_id.in_(valid),
+            )
+            .order_by(table.c.id.desc())
+        )
+        result = await session.execute(query)
+        out[kind] = Rows(data_columns(kind), [tuple(r) for r in result])
+    return out

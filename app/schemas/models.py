@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import Field
+
+from app.schemas.common import ReadModel, RequestModel
+
+
+class TrainingJobRead(ReadModel):
+    id: str
+    dataset_id: str
+    status: str = Field(description="queued, running, succeeded or failed")
+    error: str | None
+    attempts: int
+    model_version: int | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+
+class ModelSummary(ReadModel):
+    version: int
+    dataset_id: str
+    status: str
+    active: bool
+    threshold: float
+    metrics: dict[str, Any]
+    training_seconds: float
+    created_at: datetime
+    activated_at: datetime | None
+
+
+class ModelRead(ModelSummary):
+    feature_names: list[str]
+    feature_importance: dict[str, float]
+    params: dict[str, Any]
+    details: dict[str, Any]
+    booster_format: str
+
+
+class EvaluationCreate(RequestModel):
+    dataset_id: str = Field(min_length=1, max_length=36)
+
+
+class EvaluationRead(ReadModel):
+    id: str
+    model_version: int
+    dataset_id: str
+    metrics: dict[str, Any]
+    created_at: datetime
+
+
+class ModelComparison(ReadModel):
+    versions: list[int]
+    metrics: dict[str, Any]

@@ -1,0 +1,138 @@
+"""The model registry: versions, activation, comparison and evaluations."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import models as models_db
+from app.db.base import utcnow
+from app.db.companies import Company
+from app.db.datasets import Dataset
+from app.db.models import ModelEvaluation, ModelVersion, TrainingJob
+from app.errors import Conflict, InvalidInput, NotFound
+from app.services import audit
+from app.services.companies import Principal
+
+COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "threshold")
+
+
+async def record_version(session: AsyncSession, job: TrainingJob, result: dict[str, Any]) -> ModelVersion:
+    """Store a trained model as the company's next version (and activate it when asked to)."""
+    for _ in range(5):
+        version = await models_db.next_version(session, job.company_id)
+        model = _model_from_result(job, version, result)
+        try:
+            async with session.begin_nested():
+                session.add(model)
+            break
+        except IntegrityError:  # another job took this number meanwhile
+            continue
+    else:
+        raise Conflict("Could not allocate a model version number; retry.")
+    company = await session.get(Company, job.company_id)
+    if company.auto_activate_models:
+        activate(session, company, model, actor=audit.SYSTEM_ACTOR)
+    return model
+
+
+def _model_from_result(job: TrainingJob, version: int, result: dict[str, Any]) -> ModelVersion:
+    timings = result["timings"]
+    return ModelVersion(
+        company_id=job.company_id,
+        version=version,
+        dataset_id=job.dataset_id,
+        job_id=job.id,
+        feature_names={"names": result["feature_names"]},
+        params=result["params"] | {"config": result.get("config", {})},
+        threshold=result["threshold"],
+        booster=result["booster_ubjson"],
+        metrics=result["metrics"],
+        feature_importance=result["feature_importance"],
+        details={"counts": result["counts"], "best_iteration": result["best_iteration"], "timings": timings},
+        training_seconds=round(sum(timings.values()), 3),
+    )
+
+
+def activate(session: AsyncSession, company: Company, model: ModelVersion, actor: str) -> None:
+    previous = company.active_model_id
+    company.active_model_id = model.id
+    model.activated_at = utcnow()
+    audit.record(session, company_id=company.id, action="model.activated", subject_type="model",
+                 subject_id=str(model.version), summary={"model_id": model.id, "previous_model_id": previous},
+                 actor=actor)
+
+
+async def get_owned(session: AsyncSession, principal: Principal, version: int) -> ModelVersion:
+    model = await models_db.get_version(session, principal.company.id, version)
+    if model is None:
+        raise NotFound(f"Model version {version} was not found.")
+    return model
+
+
+async def activate_version(session: AsyncSession, principal: Principal, version: int) -> ModelVersion:
+    model = await get_owned(session, principal, version)
+    if principal.company.active_model_id != model.id:
+        activate(session, principal.company, model, actor=principal.jti)
+    return model
+
+
+def compare(models: list[ModelVersion]) -> dict[str, Any]:
+    """Metrics side by side; deltas are each version minus the first one named."""
+    base = models[0]
+    rows: dict[str, Any] = {}
+    for name in COMPARED:
+        values = {str(m.version): _metric(m, name) for m in models}
+        first = _metric(base, name)
+        deltas = {
+            str(m.version): (None if v is None or first is None else round(v - first, 6))
+            for m in models[1:] for v in [_metric(m, name)]
+        }
+        rows[name] = {"values": values, "delta_vs_" + str(base.version): deltas}
+    return rows
+
+
+def _metric(model: ModelVersion, name: str) -> float | None:
+    return model.threshold if name == "threshold" else model.metrics.get(name)
+
+
+def parse_versions(raw: str) -> list[int]:
+    try:
+        versions = [int(part) for part in raw.split(",") if part.strip()]
+    except ValueError as exc:
+        raise InvalidInput("versions must be comma-separated version numbers, e.g. 1,2",
+                           errors=[{"field": "versions", "message": "not a list of integers"}]) from exc
+    if len(versions) < 2 or len(set(versions)) != len(versions):
+        raise InvalidInput("name at least two different versions, e.g. versions=1,2",
+                           errors=[{"field": "versions", "message": "need two or more distinct versions"}])
+    return versions
+
+
+async def evaluate(
+    session: AsyncSession, runner, principal: Principal, model: ModelVersion, dataset_id: str
+) -> ModelEvaluation:
+    dataset = await session.get(Dataset, dataset_id)
+    if dataset is None or dataset.company_id != principal.company.id:
+        raise NotFound(f"Dataset {dataset_id} was not found.")
+    if dataset.status not in ("valid", "training", "trained", "failed"):
+        raise Conflict(f"Dataset {dataset_id} is {dataset.status}; only a valid dataset can be evaluated.")
+    from app.services.training_worker import evaluate_dataset
+
+    loop = asyncio.get_running_loop()
+    metrics = await loop.run_in_executor(
+        runner.pool, evaluate_dataset, runner.settings.database_url, dataset.id, model.booster,
+        model.feature_names["names"], model.threshold,
+    )
+    evaluation = ModelEvaluation(company_id=principal.company.id, model_id=model.id, dataset_id=dataset.id,
+                                 metrics=metrics)
+    session.add(evaluation)
+    await session.flush()
+    audit.record(session, company_id=principal.company.id, action="model.evaluated", subject_type="model",
+                 subject_id=str(model.version),
+                 summary={"dataset_id": dataset.id, "evaluation_id": evaluation.id,
+                          "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy")},
+                 actor=principal.jti)
+    return evaluation

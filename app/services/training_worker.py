@@ -1,0 +1,68 @@
+"""Entry points that run inside the training process pool: CPU-heavy, fed with ids and a URL.
+
+Each call opens its own database engine (nothing is shared with the parent's event loop), reads
+the dataset, builds point-in-time features and trains or evaluates; the parent process writes the
+results in its own transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+from typing import Any
+
+import polars as pl
+
+from app.db.engine import make_engine, make_sessionmaker
+from app.db.history import Rows, dataset_rows
+from app.ml.features import build_features
+from app.ml.model import ScoringModel
+from app.ml.schema import conform
+from app.ml.training import TrainConfig, evaluate, train
+
+
+def to_frame(kind: str, rows: Rows) -> pl.DataFrame:
+    frame = pl.DataFrame(rows.rows, schema=rows.columns, orient="row", infer_schema_length=None)
+    return conform(kind, frame)
+
+
+def frames_from_rows(rows: dict[str, Rows]) -> dict[str, pl.DataFrame]:
+    return {kind: to_frame(kind, value) for kind, value in rows.items()}
+
+
+async def _load(database_url: str, dataset_id: str) -> dict[str, Rows]:
+    engine = make_engine(database_url)
+    try:
+        async with make_sessionmaker(engine)() as session:
+            return await dataset_rows(session, dataset_id)
+    finally:
+        await engine.dispose()
+
+
+def dataset_features(database_url: str, dataset_id: str) -> tuple[pl.DataFrame, dict[str, float]]:
+    started = time.perf_counter()
+    frames = frames_from_rows(asyncio.run(_load(database_url, dataset_id)))
+    loaded = time.perf_counter()
+    orders = frames["orders"]
+    features = build_features(
+        orders, frames["customers"], frames["credit_limits"], frames["serasa_reports"], orders
+    )
+    timings = {"load_s": loaded - started, "features_s": time.perf_counter() - loaded}
+    return features, timings
+
+
+def train_dataset(database_url: str, dataset_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    features, timings = dataset_features(database_url, dataset_id)
+    result = train(features, TrainConfig(**config))
+    out = asdict(result)
+    out["timings"] = {**timings, **result.timings}
+    return out
+
+
+def evaluate_dataset(
+    database_url: str, dataset_id: str, booster: bytes, feature_names: list[str], threshold: float
+) -> dict[str, Any]:
+    features, _ = dataset_features(database_url, dataset_id)
+    model = ScoringModel.from_ubjson(booster, feature_names, threshold, nthread=2)
+    return evaluate(model, features)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+import pytest_asyncio
+
+from app.client import CreditGateClient
+from app.demo import generate
+
+
+def frames_of(data) -> dict:
+    return {k: getattr(data, k) for k in ("customers", "credit_limits", "serasa_reports", "orders")}
+
+
+@pytest.fixture(scope="session")
+def demo_frames():
+    """A dataset with a learnable, noisy signal (the demo generator's outcome rule)."""
+    return frames_of(generate(customers=250, orders=6000, seed=11))
+
+
+@pytest.fixture(scope="session")
+def holdout_frames():
+    return frames_of(generate(customers=120, orders=2000, seed=99))
+
+
+async def new_client(app) -> CreditGateClient:
+    api = CreditGateClient("http://test", transport=httpx.ASGITransport(app=app))
+    await api.register("Distribuidora E2E Ltda", f"e2e-{uuid.uuid4().hex[:10]}@example.com")
+    return api
+
+
+@pytest_asyncio.fixture
+async def api(app):
+    client = await new_client(app)
+    async with client:
+        yield client

@@ -1,0 +1,58 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from app.ml.errors import ModelError
+from app.ml.features import FEATURE_NAMES, feature_matrix
+from app.ml.model import ScoringModel
+from app.ml.training import TrainingResult
+
+
+@pytest.fixture(scope="module")
+def X(features: pl.DataFrame) -> np.ndarray:
+    return feature_matrix(features.tail(300))
+
+
+def test_probability_is_the_sigmoid_of_the_margin(model: ScoringModel, X: np.ndarray) -> None:
+    proba = model.predict_proba(X)
+    assert proba.shape == (len(X),) and ((proba > 0) & (proba < 1)).all()
+    assert np.allclose(proba, 1 / (1 + np.exp(-model.margin(X))), atol=1e-6)
+
+
+def test_contributions_plus_bias_sum_to_the_margin(model: ScoringModel, X: np.ndarray) -> None:
+    contrib = model.contributions(X)
+    assert contrib.shape == (len(X), len(FEATURE_NAMES) + 1)
+    assert np.allclose(contrib.sum(axis=1), model.margin(X), atol=1e-4)
+
+
+def test_single_row_prediction_matches_the_batch(model: ScoringModel, X: np.ndarray) -> None:
+    batch = model.predict_proba(X)
+    assert model.predict_proba(X[7]) == pytest.approx(batch[7], abs=1e-7)
+    assert np.allclose(model.contributions(X[7:8])[0], model.contributions(X)[7], atol=1e-6)
+
+
+def test_ubjson_round_trip_gives_identical_predictions(
+    trained: TrainingResult, model: ScoringModel, X: np.ndarray
+) -> None:
+    raw = model.to_ubjson()
+    assert raw == trained.booster_ubjson
+    for nthread in (1, 2):
+        loaded = ScoringModel.from_ubjson(raw, FEATURE_NAMES, model.threshold, nthread=nthread)
+        assert np.array_equal(loaded.predict_proba(X), model.predict_proba(X))
+        assert np.array_equal(loaded.contributions(X), model.contributions(X))
+
+
+def test_decide_blocks_at_or_above_the_threshold(model: ScoringModel) -> None:
+    t = model.threshold
+    assert model.decide(np.array([t, t - 1e-9, 1.0, 0.0])) == ["block", "bill", "block", "bill"]
+
+
+def test_mismatches_are_refused(trained: TrainingResult, model: ScoringModel) -> None:
+    with pytest.raises(ModelError):
+        ScoringModel.from_ubjson(trained.booster_ubjson, FEATURE_NAMES[:-1], 0.5)
+    with pytest.raises(ModelError):
+        ScoringModel.from_ubjson(trained.booster_ubjson, list(reversed(FEATURE_NAMES)), 0.5)
+    with pytest.raises(ModelError):
+        ScoringModel.from_ubjson(b"not a model", FEATURE_NAMES, 0.5)
+    with pytest.raises(ModelError):
+        model.predict_proba(np.zeros((1, 3), dtype=np.float32))
