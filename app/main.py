@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import audit, companies, datasets, health, models
+from app.api import audit, companies, datasets, decisions, health, models
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
 from app.api.problems import install_handlers
@@ -16,6 +16,9 @@ from app.db.engine import make_engine, make_sessionmaker
 from app.logs import configure_logging
 from app.services import datasets as datasets_service
 from app.services.batch_sink import BatchSink
+from app.services.customer_data import CustomerDataCache
+from app.services.decisions import DecisionEngine
+from app.services.model_cache import ModelCache
 from app.services.training import TrainingRunner, make_pool
 from app.settings import Settings, get_settings
 from app.transport.factory import make_queue
@@ -36,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessions = sessions = make_sessionmaker(engine)
+        app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache())
         app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings))
         on_ready = runner.on_dataset_ready
         sink = BatchSink(sessions, settings, on_ready)
@@ -65,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_handlers(app)
     install_docs(app)
-    for router in (health.router, companies.router, datasets.router, models.router, audit.router):
+    for router in (health.router, companies.router, datasets.router, models.router, decisions.router, audit.router):
         app.include_router(router)
     _publish_manual_schemas(app)
     return app

@@ -1,3 +1,3 @@
 """Database layer: engine, tables, queries. Importing it registers every table."""
 
-from app.db import audit, companies, datasets, models, records  # noqa: F401
+from app.db import audit, companies, datasets, decisions, models, records  # noqa: F401

@@ -38,8 +38,8 @@ async def customer_rows(
 ) -> dict[str, Rows]:
     """Everything the company uploaded about these customers, in any of its valid datasets.
 
-    Rows repeated across datasets (the same history uploaded twice) are returned once per dataset;
-    the caller de-duplicates by natural key, newest dataset first.
+    Rows come oldest upload first; rows repeated across datasets (the same history uploaded twice)
+    are returned once per dataset and the caller de-duplicates by natural key, keeping the last.
     """
     valid = select(Dataset.id).where(
         Dataset.company_id == company_id, Dataset.status.in_(("valid", "training", "trained", "failed"))
@@ -53,7 +53,7 @@ async def customer_rows(
                 table.c.customer_id.in_(list(customer_ids)),
                 table.c.dataset_id.in_(valid),
             )
-            .order_by(table.c.id.desc())
+            .order_by(table.c.id)
         )
         result = await session.execute(query)
         out[kind] = Rows(data_columns(kind), [tuple(r) for r in result])

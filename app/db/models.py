@@ -99,3 +99,8 @@ async def list_jobs(session: AsyncSession, company_id: str, limit: int = 50) -> 
         .limit(limit)
     )
     return list(await session.scalars(query))
+
+
+async def get_version_id(session: AsyncSession, company_id: str, version: int) -> str | None:
+    query = select(ModelVersion.id).where(ModelVersion.company_id == company_id, ModelVersion.version == version)
+    return await session.scalar(query)

@@ -7,11 +7,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import datasets as datasets_db
 from app.db import integrity
 from app.db.base import utcnow
+from app.db.companies import Company
 from app.db.datasets import Dataset
 from app.db.engine import transaction
 from app.errors import NotFound
@@ -107,8 +109,13 @@ async def validate(
                      subject_type="dataset", subject_id=dataset.id,
                      summary={"status": dataset.status, "problems": len(report["problems"]),
                               "rows": report["rows"]})
-        if dataset.status == "valid" and on_ready is not None:
-            await on_ready(session, dataset)
+        if dataset.status == "valid":
+            await session.execute(
+                update(Company).where(Company.id == dataset.company_id)
+                .values(data_version=Company.data_version + 1)
+            )
+            if on_ready is not None:
+                await on_ready(session, dataset)
     logger.info("dataset validated", extra={"dataset_id": dataset_id, "status": dataset.status})
     return dataset.status
 

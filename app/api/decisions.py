@@ -1,0 +1,78 @@
+"""Real-time decisions: single, batch, read and list."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request, status
+
+from app.api.deps import CurrentPrincipal, SessionDep
+from app.db.decisions import Decision
+from app.schemas.common import Page, problem_responses
+from app.schemas.decisions import (
+    DecisionBatchRead,
+    DecisionBatchRequest,
+    DecisionDetail,
+    DecisionRead,
+    DecisionRequest,
+)
+from app.services import decisions as service
+
+router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
+
+AcceptLanguage = Annotated[str | None, Header(description="pt-BR for reasons in Portuguese")]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
+             responses=problem_responses(401, 404, 409, 422),
+             summary="Decide one order: bill or block, with its probability and reasons")
+async def decide(body: DecisionRequest, request: Request, principal: CurrentPrincipal, session: SessionDep,
+                 accept_language: AcceptLanguage = None) -> DecisionRead:
+    results = await service.decide(session, request.app.state.decisions, principal, [body],
+                                   service.language(accept_language))
+    return results[0]
+
+
+@router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
+             responses=problem_responses(401, 404, 409, 422),
+             summary="Decide up to 500 orders in one vectorised prediction")
+async def decide_batch(body: DecisionBatchRequest, request: Request, principal: CurrentPrincipal,
+                       session: SessionDep, accept_language: AcceptLanguage = None) -> DecisionBatchRead:
+    results = await service.decide(session, request.app.state.decisions, principal, body.orders,
+                                   service.language(accept_language))
+    return DecisionBatchRead(results=results)
+
+
+def _read(decision: Decision, detail: bool = False) -> DecisionRead:
+    values = dict(
+        decision_id=decision.id, order_id=decision.order_id, customer_id=decision.customer_id,
+        decision=decision.decision, probability_block=decision.probability_block,
+        threshold=decision.threshold, model_version=decision.model_version,
+        reasons=decision.reasons["reasons"], missing_features=decision.reasons["missing_features"],
+        created_at=decision.created_at,
+    )
+    if detail:
+        return DecisionDetail(**values, request=decision.request, features=decision.features)
+    return DecisionRead(**values)
+
+
+@router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404))
+async def read_decision(decision_id: str, principal: CurrentPrincipal, session: SessionDep) -> DecisionDetail:
+    return _read(await service.get_owned(session, principal, decision_id), detail=True)
+
+
+@router.get("", response_model=Page[DecisionRead], responses=problem_responses(401, 422))
+async def list_decisions(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    customer_id: str | None = None,
+    decision: Literal["bill", "block"] | None = None,
+    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
+    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> Page[DecisionRead]:
+    rows, next_cursor = await service.list_owned(session, principal, customer_id=customer_id, decision=decision,
+                                                 since=since, until=until, cursor=cursor, limit=limit)
+    return Page(items=[_read(d) for d in rows], next_cursor=next_cursor)

@@ -1,0 +1,175 @@
+"""Real-time decisions: point-in-time features -> XGBoost -> exact TreeSHAP reasons, stored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.db import decisions as decisions_db
+from app.db import models as models_db
+from app.db.base import new_id, utcnow
+from app.db.decisions import Decision
+from app.errors import Conflict, InvalidInput, NotFound
+from app.ml.explain import missing_features, reasons
+from app.ml.features import FEATURE_NAMES
+from app.ml.model import BLOCK
+from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
+from app.services import audit
+from app.services.companies import Principal
+from app.services.customer_data import CustomerData, CustomerDataCache, with_context
+from app.services.live_features import features_for
+from app.services.model_cache import LoadedModel, ModelCache
+
+
+@dataclass(frozen=True)
+class DecisionEngine:
+    """What the decision path keeps in memory: models and customers' stored history."""
+
+    models: ModelCache
+    customers: CustomerDataCache
+
+
+def language(accept_language: str | None) -> str:
+    return "pt-BR" if accept_language and accept_language.strip().lower().startswith("pt") else "en"
+
+
+async def decide(session: AsyncSession, engine: DecisionEngine, principal: Principal,
+                 requests: list[DecisionRequest], lang: str) -> list[DecisionRead]:
+    """Decide every request (one vectorised prediction per model), store and audit them."""
+    now = utcnow().replace(tzinfo=None)
+    models = await _models_for(session, engine, principal, requests)
+    stored = await engine.customers.get(session, principal.company.id, principal.company.data_version,
+                                        sorted({r.order.customer_id for r in requests}))
+    rows = [_features(index, request, stored[request.order.customer_id], now) for index, request in
+            enumerate(requests)]
+    results: list[DecisionRead | None] = [None] * len(requests)
+    for model_id in dict.fromkeys(m.model_id for m in models):
+        indexes = [i for i, m in enumerate(models) if m.model_id == model_id]
+        _predict(models[indexes[0]], [requests[i] for i in indexes], [rows[i] for i in indexes], lang,
+                 indexes, results, now)
+    decisions = [_store(session, principal, requests[i], rows[i], results[i], models[i]) for i in range(len(requests))]
+    _audit(session, principal, decisions)
+    return results  # type: ignore[return-value]
+
+
+async def _models_for(session: AsyncSession, engine: DecisionEngine, principal: Principal,
+                      requests: list[DecisionRequest]) -> list[LoadedModel]:
+    by_version: dict[int | None, LoadedModel] = {}
+    out = []
+    for request in requests:
+        version = request.model_version
+        if version not in by_version:
+            by_version[version] = await _model(session, engine, principal, version)
+        out.append(by_version[version])
+    return out
+
+
+async def _model(session: AsyncSession, engine: DecisionEngine, principal: Principal,
+                 version: int | None) -> LoadedModel:
+    if version is None:
+        active = principal.company.active_model_id
+        if active is None:
+            raise Conflict("No model is active yet: upload a training dataset (it trains by itself) or "
+                           "activate a version with POST /v1/models/{version}/activate.")
+        return await engine.models.get(session, active)
+    model_id = await models_db.get_version_id(session, principal.company.id, version)
+    if model_id is None:
+        raise NotFound(f"Model version {version} was not found.")
+    return await engine.models.get(session, model_id)
+
+
+def _features(index: int, request: DecisionRequest, stored: CustomerData, now: datetime) -> dict:
+    order = request.order
+    ordered_at = order.ordered_at or now
+    data = with_context(stored, request.context, ordered_at.date())
+    if data.is_empty:
+        raise InvalidInput(
+            f"No data for customer {order.customer_id}: upload its history in a dataset, or send "
+            "context.customer, context.credit_limit and context.serasa_report with the order.",
+            errors=[{"index": index, "field": "order.customer_id",
+                     "message": "no stored customer, credit limit, Serasa report or order history"}],
+        )
+    return features_for(data, ordered_at=ordered_at, amount=order.amount,
+                        payment_terms_days=order.payment_terms_days)
+
+
+def _predict(model: LoadedModel, requests, rows, lang, indexes, results, now) -> None:
+    names = model.scoring.feature_names
+    X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
+    proba = model.scoring.predict_proba(X)
+    contributions = model.scoring.contributions(X)
+    for k, (request, row) in enumerate(zip(requests, rows, strict=True)):
+        decision = "block" if proba[k] >= model.scoring.threshold else "bill"
+        why = reasons(row, contributions[k], names, decision, lang)
+        results[indexes[k]] = DecisionRead(
+            decision_id=new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
+            decision=decision, probability_block=round(float(proba[k]), 6),
+            threshold=model.scoring.threshold, model_version=model.version,
+            reasons=[ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6),
+                                text=r.text) for r in why],
+            missing_features=missing_features(row), created_at=now.replace(tzinfo=UTC),
+        )
+
+
+def _store(session: AsyncSession, principal: Principal, request: DecisionRequest, row: dict,
+           result: DecisionRead, model: LoadedModel) -> Decision:
+    decision = Decision(
+        id=result.decision_id, company_id=principal.company.id, model_id=model.model_id,
+        model_version=model.version, customer_id=result.customer_id, order_id=result.order_id,
+        decision=result.decision, probability_block=result.probability_block, threshold=result.threshold,
+        request=request.model_dump(mode="json", exclude_none=True),
+        features={name: row.get(name) for name in FEATURE_NAMES},
+        reasons={"reasons": [r.model_dump() for r in result.reasons],
+                 "missing_features": result.missing_features},
+        created_at=result.created_at,
+    )
+    session.add(decision)
+    return decision
+
+
+def _audit(session: AsyncSession, principal: Principal, decisions: list[Decision]) -> None:
+    if len(decisions) == 1:
+        d = decisions[0]
+        audit.record(session, company_id=principal.company.id, action="decision.made", subject_type="decision",
+                     subject_id=d.id, summary={"order_id": d.order_id, "customer_id": d.customer_id,
+                                               "decision": d.decision, "model_version": d.model_version},
+                     actor=principal.jti)
+        return
+    blocked = sum(d.decision == BLOCK for d in decisions)
+    audit.record(session, company_id=principal.company.id, action="decision.batch", subject_type="decision",
+                 subject_id=decisions[0].id, summary={"count": len(decisions), "blocked": blocked,
+                                                      "first_decision_id": decisions[0].id},
+                 actor=principal.jti)
+
+
+async def get_owned(session: AsyncSession, principal: Principal, decision_id: str) -> Decision:
+    decision = await session.get(Decision, decision_id)
+    if decision is None or decision.company_id != principal.company.id:
+        raise NotFound(f"Decision {decision_id} was not found.")
+    return decision
+
+
+async def list_owned(session: AsyncSession, principal: Principal, *, customer_id, decision, since, until,
+                     cursor: str | None, limit: int) -> tuple[list[Decision], str | None]:
+    after = _parse_cursor(cursor)
+    rows = await decisions_db.query_decisions(session, principal.company.id, customer_id=customer_id,
+                                              decision=decision, since=since, until=until, after=after,
+                                              limit=limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = f"{int(last.created_at.timestamp() * 1_000_000)}_{last.id}"
+    return rows[:limit], next_cursor
+
+
+def _parse_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if not cursor:
+        return None
+    micros, _, last_id = cursor.partition("_")
+    if not micros.isdigit() or not last_id:
+        raise InvalidInput("cursor must be the next_cursor of a previous page.",
+                           errors=[{"field": "cursor", "message": "not a valid cursor"}])
+    return datetime.fromtimestamp(int(micros) / 1_000_000, UTC), last_id
