@@ -22,6 +22,7 @@ from app.services.model_cache import ModelCache
 from app.services.training import TrainingRunner, make_pool
 from app.settings import Settings, get_settings
 from app.transport.factory import make_queue
+from app.transport.kafka_jobs import KafkaJobQueue
 
 logger = logging.getLogger("app")
 
@@ -40,7 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = sessions = make_sessionmaker(engine)
         app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache())
-        app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings))
+        jobs = KafkaJobQueue(settings) if settings.kafka_enabled else None
+        app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings), jobs)
         on_ready = runner.on_dataset_ready
         sink = BatchSink(sessions, settings, on_ready)
         app.state.batch_queue = queue = make_queue(settings, sessions, sink)

@@ -23,6 +23,7 @@ from app.services import audit, training_worker
 from app.services.companies import Principal
 from app.services.models import record_version
 from app.settings import Settings
+from app.transport.kafka_jobs import KafkaJobQueue
 
 logger = logging.getLogger("app.training")
 TRAINABLE = ("valid", "trained", "failed")
@@ -41,27 +42,39 @@ class TrainingRunner:
     """Runs jobs in the process pool; `dispatch` is how a committed job is started."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings,
-                 pool: ProcessPoolExecutor) -> None:
+                 pool: ProcessPoolExecutor, kafka: KafkaJobQueue | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.pool = pool
+        self.kafka = kafka
         self._tasks: set[asyncio.Task] = set()
 
     async def start(self) -> None:
-        """Resume what a crash interrupted: queued jobs and jobs left running."""
+        """Resume what a crash interrupted. In-process: queued jobs and jobs left running. With
+        Kafka, a job left running is redelivered by the broker (its offset was never committed);
+        only queued jobs whose publication may have failed are published again."""
+        if self.kafka is not None:
+            await self.kafka.start(self.run)
         async with self.sessions() as session:
             jobs = await models_db.unfinished_jobs(session)
         for job in jobs:
+            if self.kafka is not None and job.status == "running":
+                continue
             logger.info("resuming training job", extra={"job_id": job.id, "status": job.status})
-            await self.dispatch(job.id)
+            await self.dispatch(job.id, job.company_id)
 
     async def stop(self) -> None:
+        if self.kafka is not None:
+            await self.kafka.stop()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
 
-    async def dispatch(self, job_id: str) -> None:
+    async def dispatch(self, job_id: str, company_id: str) -> None:
+        if self.kafka is not None:
+            await self.kafka.publish(job_id, company_id)
+            return
         task = asyncio.create_task(self.run(job_id), name=f"training-{job_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -138,7 +151,7 @@ async def queue_job(session: AsyncSession, runner: TrainingRunner, dataset: Data
     await session.flush()
     audit.record(session, company_id=dataset.company_id, action="training.queued", subject_type="training_job",
                  subject_id=job.id, summary={"dataset_id": dataset.id}, actor=actor)
-    after_commit(session, lambda: runner.dispatch(job.id))
+    after_commit(session, lambda: runner.dispatch(job.id, job.company_id))
     return job
 
 

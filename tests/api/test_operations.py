@@ -14,6 +14,7 @@ async def test_healthz_and_readyz(client):
 async def test_request_id_echoed_or_generated(client):
     response = await client.get("/healthz", headers={"X-Request-ID": "abc-1"})
     assert response.headers["x-request-id"] == "abc-1"
+    assert response.headers["server-timing"].startswith("app;dur=")
     generated = await client.get("/healthz")
     assert len(generated.headers["x-request-id"]) == 32
 

@@ -1,0 +1,187 @@
+"""Decision latency (one connection, server-side) and throughput (16 and 64 connections),
+against a bare FastAPI endpoint that only runs `inplace_predict` on the same model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import re
+import sqlite3
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+from app.client import CreditGateClient
+from app.demo import generate
+from benchmarks.common import cpu_seconds, ensure_wrk, save, server, table
+
+TIMING = re.compile(r"dur=([0-9.]+)")
+
+
+async def prepare(url: str, customers: int, orders: int) -> tuple[str, list[str]]:
+    data = generate(customers=customers, orders=orders, seed=21)
+    async with CreditGateClient(url, timeout=600) as api:
+        body = await api.register("Benchmark Distribuidora", f"bench-{uuid.uuid4().hex[:8]}@example.com")
+        dataset = await api.create_dataset("benchmark")
+        await api.upload_frames(dataset["id"], data.frames(), concurrency=4)
+        status = await api.wait_for_dataset(dataset["id"], ("trained", "failed", "invalid"), timeout=1800)
+        assert status["status"] == "trained", status
+    return body["access_token"]["token"], data.customers["customer_id"].to_list()
+
+
+def order_bodies(customer_ids: list[str], count: int) -> list[bytes]:
+    rng = random.Random(5)
+    bodies = []
+    for n in range(count):
+        order = {"order_id": f"B{n}", "customer_id": rng.choice(customer_ids),
+                 "amount": round(rng.uniform(500, 80_000), 2), "payment_terms_days": rng.choice([14, 28, 30, 45])}
+        bodies.append(json.dumps({"order": order}).encode())
+    return bodies
+
+
+async def latency(url: str, path: str, bodies: list[bytes], headers: dict, warmup: int = 300) -> dict:
+    """Sequential requests on one connection; server-side time from the Server-Timing header when
+    the server sends it, else client round-trip."""
+    server_ms, client_ms = [], []
+    async with httpx.AsyncClient(base_url=url, headers=headers | {"content-type": "application/json"}) as http:
+        for n, body in enumerate(bodies):
+            started = time.perf_counter()
+            response = await http.post(path, content=body)
+            elapsed = (time.perf_counter() - started) * 1000
+            assert response.status_code in (200, 201), response.text
+            if n < warmup:
+                continue
+            client_ms.append(elapsed)
+            match = TIMING.search(response.headers.get("server-timing", ""))
+            if match:
+                server_ms.append(float(match.group(1)))
+    out = {"requests": len(client_ms), "client_p50_ms": _p(client_ms, 50), "client_p99_ms": _p(client_ms, 99)}
+    if server_ms:
+        out |= {"server_p50_ms": _p(server_ms, 50), "server_p99_ms": _p(server_ms, 99)}
+    return out
+
+
+def _p(values: list[float], q: float) -> float:
+    return round(float(np.percentile(values, q)), 3)
+
+
+WRK_SCRIPT = """
+local bodies = {}
+local n = 0
+init = function(args)
+  local f = io.open(args[1], "r")
+  for line in f:lines() do bodies[#bodies + 1] = line end
+  f:close()
+end
+request = function()
+  n = n % #bodies + 1
+  return wrk.format("POST", nil, nil, bodies[n])
+end
+"""
+
+
+def throughput(url: str, path: str, bodies: list[bytes], headers: dict, pid: int, connections: int,
+               seconds: int) -> dict:
+    wrk = ensure_wrk()
+    if wrk is None:
+        return {"error": "wrk not available"}
+    with tempfile.TemporaryDirectory() as tmp:
+        script, data = Path(tmp) / "post.lua", Path(tmp) / "bodies.txt"
+        script.write_text(WRK_SCRIPT)
+        data.write_bytes(b"\n".join(bodies) + b"\n")
+        header_args = [a for k, v in (headers | {"Content-Type": "application/json"}).items()
+                       for a in ("-H", f"{k}: {v}")]
+        before = cpu_seconds(pid)
+        result = subprocess.run(
+            [wrk, "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+             *header_args, "-s", str(script), url + path, "--", str(data)],
+            capture_output=True, text=True, check=True,
+        )
+        cpu = cpu_seconds(pid) - before
+    out = result.stdout
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "connections": connections,
+        "requests_per_s": float(re.search(r"Requests/sec:\s+([0-9.]+)", out).group(1)),
+        "p50_ms": _wrk_ms(out, "50%"), "p99_ms": _wrk_ms(out, "99%"),
+        "cpu_ms_per_request": round(cpu * 1000 / max(requests, 1), 3),
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    value, unit = re.search(rf"{label}\s+([0-9.]+)(us|ms|s)", out).groups()
+    return round(float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit], 3)
+
+
+def booster_file(db: Path, out: Path) -> tuple[int, list[str]]:
+    row = sqlite3.connect(db).execute(
+        "select booster, feature_names from model_versions order by created_at desc limit 1").fetchone()
+    out.write_bytes(row[0])
+    return len(json.loads(row[1])["names"]), json.loads(row[1])["names"]
+
+
+def feature_bodies(db: Path, count: int) -> list[bytes]:
+    rows = sqlite3.connect(db).execute("select features from decisions limit ?", (count,)).fetchall()
+    names = None
+    bodies = []
+    for (features,) in rows:
+        values = json.loads(features)
+        names = names or list(values)
+        bodies.append(json.dumps({"features": [values[n] for n in names]}).encode())
+    return bodies
+
+
+def run(quick: bool = False) -> None:
+    customers, orders = (300, 8_000) if quick else (2_000, 60_000)
+    n_latency, seconds = (800, 3) if quick else (3_000, 10)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "bench.db"
+        env = {"CREDITGATE_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+        from app.db.migrations import upgrade
+
+        upgrade(env["CREDITGATE_DATABASE_URL"])
+        results: dict = {"dataset": {"customers": customers, "orders": orders}}
+        with server("app.main:create_app", env) as (url, pid):
+            token, customer_ids = asyncio.run(prepare(url, customers, orders))
+            headers = {"Authorization": f"Bearer {token}"}
+            bodies = order_bodies(customer_ids, n_latency)
+            results["creditgate"] = {
+                "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
+                "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)],
+            }
+        booster_file(db, Path(tmp) / "model.ubj")
+        bare_bodies = feature_bodies(db, n_latency)
+        with server("benchmarks.bare_app:app", {"BENCH_BOOSTER": str(Path(tmp) / "model.ubj")},
+                    factory=False) as (url, pid):
+            results["bare_inplace_predict"] = {
+                "latency_1_connection": asyncio.run(latency(url, "/predict", bare_bodies, {})),
+                "throughput": [throughput(url, "/predict", bare_bodies, {}, pid, c, seconds) for c in (16, 64)],
+            }
+    report(results)
+
+
+def report(results: dict) -> None:
+    ours, bare = results["creditgate"], results["bare_inplace_predict"]
+    rows = []
+    for label, block in (("creditgate /v1/decisions", ours), ("bare inplace_predict", bare)):
+        lat = block["latency_1_connection"]
+        rows.append([label, "1", lat.get("server_p50_ms", "-"), lat.get("server_p99_ms", "-"),
+                     lat["client_p50_ms"], lat["client_p99_ms"], "-", "-"])
+        for t in block["throughput"]:
+            rows.append([label, t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
+                         t.get("requests_per_s"), t.get("cpu_ms_per_request")])
+    table("decisions", ["endpoint", "conns", "server p50 ms", "server p99 ms", "client p50 ms", "client p99 ms",
+                        "req/s", "CPU ms/req"], rows)
+    ratio = [o["cpu_ms_per_request"] / b["cpu_ms_per_request"]
+             for o, b in zip(ours["throughput"], bare["throughput"], strict=True) if b.get("cpu_ms_per_request")]
+    results["cpu_ratio_vs_bare"] = [round(r, 2) for r in ratio]
+    print(f"CPU per request vs bare endpoint: {', '.join(f'{r:.2f}x' for r in ratio)} (goal <= 3x)")
+    print(f"written {save('decisions', results)}")
