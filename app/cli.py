@@ -17,6 +17,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--no-migrate", action="store_true", help="skip 'alembic upgrade head'")
     serve.set_defaults(func=_serve)
 
+    worker = commands.add_parser("worker", help="run the consumers and training without the HTTP API")
+    worker.set_defaults(func=_worker)
+
     migrate = commands.add_parser("migrate", help="alembic upgrade head")
     migrate.add_argument("--revision", default="head")
     migrate.set_defaults(func=_migrate)
@@ -48,6 +51,26 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=False,
         proxy_headers=True,
     )
+    return 0
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """The app's lifespan alone: batch consumers, training jobs; stops on SIGINT or SIGTERM."""
+    import asyncio
+    import signal
+
+    from app.main import create_app
+
+    async def run() -> None:
+        app = create_app()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with app.router.lifespan_context(app):
+            await stop.wait()
+
+    asyncio.run(run())
     return 0
 
 

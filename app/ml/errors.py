@@ -17,5 +17,9 @@ class TrainingError(MLError):
     """Training is impossible on the given data (too few rows, a split without both classes)."""
 
 
+class EvaluationError(MLError):
+    """A model cannot be evaluated on the given data (no labelled orders)."""
+
+
 class ModelError(MLError):
     """A stored model cannot be loaded or does not match its feature list."""

@@ -30,10 +30,10 @@ _HISTORY_GROUP = frozenset(HISTORY_FEATURES)
 
 _WORDS = {
     "en": {"unknown": "unknown", "day": "day", "days": "days", "hour": "hour", "hours": "hours",
-           "year": "years", "before": "before the order", "on_date": "on the order date",
+           "years": "years", "before": "before the order", "on_date": "on the order date",
            "under_hour": "less than an hour"},
     "pt-BR": {"unknown": "desconhecido", "day": "dia", "days": "dias", "hour": "hora",
-              "hours": "horas", "year": "anos", "before": "antes do pedido",
+              "hours": "horas", "years": "anos", "before": "antes do pedido",
               "on_date": "na data do pedido", "under_hour": "menos de uma hora"},
 }  # fmt: skip
 
@@ -88,7 +88,8 @@ def sentence(feature: str, row: Row, lang: str = "en") -> str | None:
         return TEMPLATES["past_orders_count"][lang][0]
     template = TEMPLATES.get(COUNTED_BY.get(feature, feature), {}).get(lang)
     if template is None:
-        return GENERIC[lang].format(feature=feature, value=format_value(feature, value, lang))
+        label = feature.replace("_", " ").capitalize()
+        return GENERIC[lang].format(feature=label, value=format_value(feature, value, lang))
     if isinstance(template, tuple):
         selector = _value(row.get(COUNTED_BY.get(feature, feature))) or 0.0
         template = _variant(template, selector)
@@ -189,7 +190,7 @@ def _tenure(days: float | None, lang: str) -> str:
     n = max(round(d), 0)
     if n < 365:
         return f"{_number(n, 0, lang)} {words['day'] if n == 1 else words['days']}"
-    return f"{_number(n / 365.25, 1, lang)} {words['year']}"
+    return f"{_number(n / 365.25, 1, lang)} {words['years']}"
 
 
 def _gap(days: float | None, lang: str) -> str:
@@ -231,7 +232,7 @@ def _value(value: float | None) -> float | None:
 def _check(contributions: np.ndarray, names: Sequence[str], decision: str, lang: str) -> np.ndarray:
     contrib = np.asarray(contributions, dtype=np.float64).ravel()
     if len(contrib) != len(names) + 1:
-        raise ValueError(f"expected {len(names) + 1} contributions (features + bias), got {len(contrib)}")
+        raise ValueError(f"expected {len(names) + 1} contributions (+ bias), got {len(contrib)}")
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
     if lang not in LANGUAGES:

@@ -15,6 +15,8 @@ Ratios (`amount_to_limit`, `amount_to_past_mean`) are null when the denominator 
 not positive; the raw `limit_amount` still tells the model that a zero limit exists. Past counts
 and exposures cover every earlier order whatever its status; `past_block_rate` is blocked over
 earlier orders with a known status. Exposure windows are [t - 30 days, t) and [t - 90 days, t).
+The order date is the UTC date of `ordered_at`. Duplicates: the last row of a customer wins;
+limits and reports keep the last row per (customer, date) and rows without a date are dropped.
 """
 
 from collections.abc import Sequence
@@ -114,7 +116,8 @@ def _targets(orders: pl.DataFrame) -> pl.DataFrame:
     """Target keys sorted by time (every block is aligned with this order), with the label."""
     if orders.select(pl.col("customer_id", "ordered_at").is_null().any()).row(0) != (False, False):
         raise FeatureError("target orders need customer_id and ordered_at")
-    label = pl.col("status").str.strip_chars().str.to_lowercase()
+    status = pl.col("status").str.strip_chars().str.to_lowercase()
+    label = pl.when(status == "blocked").then(1).when(status == "billed").then(0).cast(pl.Int8)
     keys = orders.with_row_index(_ROW).select(
         _ROW,
         "order_id",
@@ -123,7 +126,7 @@ def _targets(orders: pl.DataFrame) -> pl.DataFrame:
         pl.col("ordered_at").dt.date().alias(_DATE),
         "amount",
         "payment_terms_days",
-        pl.when(label == "blocked").then(1).when(label == "billed").then(0).cast(pl.Int8).alias("label"),
+        label.alias("label"),
     )
     if not keys["ordered_at"].is_sorted():
         keys = keys.sort("ordered_at", maintain_order=True)

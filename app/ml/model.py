@@ -70,7 +70,9 @@ class ScoringModel:
         return np.asarray(self.booster.predict(matrix, pred_contribs=True), dtype=np.float64)
 
     def _inplace(self, X: np.ndarray, kind: str) -> np.ndarray:
-        raw = self.booster.inplace_predict(self._check(X), predict_type=kind, validate_features=False)
+        raw = self.booster.inplace_predict(
+            self._check(X), predict_type=kind, validate_features=False
+        )
         return np.asarray(raw, dtype=np.float64).ravel()
 
     def _check(self, X: np.ndarray) -> np.ndarray:

@@ -100,13 +100,20 @@ OPTIONAL: dict[str, frozenset[str]] = {
 
 _TRUE = ("true", "t", "1", "yes", "y", "sim", "s")
 _FALSE = ("false", "f", "0", "no", "n", "nao", "não")
+_DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S%.f%z",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+)
 
 
 def conform(kind: str, df: pl.DataFrame) -> pl.DataFrame:
     """Return `df` with exactly the canonical columns of `kind`, in order, with canonical dtypes.
 
     Missing optional columns become nulls; a missing required column or a value that cannot be
-    converted raises `SchemaError`. Extra columns are dropped.
+    converted raises `SchemaError`. Extra columns are dropped. Text dates are ISO 8601; text
+    timestamps may carry an offset (converted to UTC) or not (taken as UTC).
     """
     schema = SCHEMAS.get(kind)
     if schema is None:
@@ -114,11 +121,23 @@ def conform(kind: str, df: pl.DataFrame) -> pl.DataFrame:
     missing = [c for c in schema if c not in df.columns and c not in OPTIONAL[kind]]
     if missing:
         raise SchemaError(f"{kind}: missing required column(s) {missing}")
+    if all(df.schema.get(name) == dtype for name, dtype in schema.items()):
+        return df.select(list(schema))
     exprs = [_column(name, dtype, df.schema) for name, dtype in schema.items()]
     try:
-        return df.select(exprs)
+        out = df.select(exprs)
     except pl.exceptions.PolarsError as exc:
         raise SchemaError(f"{kind}: cannot convert to the canonical schema: {exc}") from exc
+    _require_no_lost_values(kind, df, out)
+    return out
+
+
+def _require_no_lost_values(kind: str, source: pl.DataFrame, out: pl.DataFrame) -> None:
+    """Lenient parsers turn bad text into nulls; a value that became null is an error."""
+    for name in out.columns:
+        if name in source.columns and out[name].null_count() > source[name].null_count():
+            lost = source.filter(out[name].is_null() & source[name].is_not_null())[name]
+            raise SchemaError(f"{kind}: column {name!r} has invalid value {lost[0]!r}")
 
 
 def _column(name: str, dtype: pl.DataType, source: Mapping[str, pl.DataType]) -> pl.Expr:
@@ -134,13 +153,16 @@ def _column(name: str, dtype: pl.DataType, source: Mapping[str, pl.DataType]) ->
         return _to_naive_utc(col, have).alias(name)
     if isinstance(dtype, pl.Boolean) and have == pl.String:
         text = col.str.strip_chars().str.to_lowercase()
-        return pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False).alias(name)
+        parsed = pl.when(text.is_in(_TRUE)).then(True).when(text.is_in(_FALSE)).then(False)
+        return parsed.alias(name)
+    if have == pl.String:
+        return col.str.strip_chars().cast(dtype, strict=False).alias(name)
     return col.cast(dtype).alias(name)
 
 
 def _to_date(col: pl.Expr, have: pl.DataType) -> pl.Expr:
     if have == pl.String:
-        return col.str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d")
+        return col.str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     if isinstance(have, pl.Datetime):
         return _to_naive_utc(col, have).dt.date()
     return col.cast(pl.Date)
@@ -149,8 +171,12 @@ def _to_date(col: pl.Expr, have: pl.DataType) -> pl.Expr:
 def _to_naive_utc(col: pl.Expr, have: pl.DataType) -> pl.Expr:
     """Datetimes are stored as naive UTC microseconds; aware values are converted to UTC."""
     if have == pl.String:
-        parsed = col.str.strip_chars().str.to_datetime(time_unit="us", time_zone="UTC")
-        return parsed.dt.replace_time_zone(None)
+        text = col.str.strip_chars().str.replace("T", " ").str.replace(r"Z$", "+00:00")
+        parsed = [
+            text.str.to_datetime(fmt, time_unit="us", time_zone="UTC", strict=False)
+            for fmt in _DATETIME_FORMATS
+        ]
+        return pl.coalesce(parsed).dt.replace_time_zone(None)
     if isinstance(have, pl.Datetime) and have.time_zone is not None:
         col = col.dt.convert_time_zone("UTC").dt.replace_time_zone(None)
     return col.cast(pl.Datetime("us"))

@@ -14,7 +14,7 @@ import numpy as np
 import polars as pl
 import xgboost as xgb
 
-from app.ml.errors import TrainingError
+from app.ml.errors import EvaluationError, TrainingError
 from app.ml.features import FEATURE_NAMES, feature_matrix
 from app.ml.metrics import best_f1_threshold, classification_metrics
 from app.ml.model import ScoringModel
@@ -37,6 +37,11 @@ class TrainConfig:
     subsample: float = 0.9
     colsample_bytree: float = 0.9
     min_child_weight: float = 1
+
+    def __post_init__(self) -> None:
+        for name in ("holdout_fraction", "validation_fraction"):
+            if not 0.0 < getattr(self, name) < 1.0:
+                raise TrainingError(f"{name} must be between 0 and 1")
 
     def to_params(self) -> dict[str, Any]:
         """Native `xgb.train` parameters."""
@@ -124,7 +129,7 @@ def evaluate(model: ScoringModel, features: pl.DataFrame) -> dict[str, Any]:
     """`classification_metrics` of `model` on the labelled rows of a feature frame."""
     labelled = features.filter(pl.col("label").is_not_null())
     if labelled.height == 0:
-        raise TrainingError("no labelled orders to evaluate")
+        raise EvaluationError("no labelled orders to evaluate")
     names = model.feature_names
     proba = model.predict_proba(feature_matrix(labelled, names))
     return classification_metrics(_labels(labelled), proba, model.threshold)
@@ -167,11 +172,12 @@ def _require_trainable(name: str, part: pl.DataFrame) -> None:
 
 def _fit(split: Split, config: TrainConfig) -> xgb.Booster:
     names = list(FEATURE_NAMES)
+    train_x, valid_x = feature_matrix(split.train), feature_matrix(split.validation)
     dtrain = xgb.QuantileDMatrix(
-        feature_matrix(split.train), _labels(split.train), feature_names=names, nthread=config.nthread
+        train_x, _labels(split.train), feature_names=names, nthread=config.nthread
     )
     dvalid = xgb.QuantileDMatrix(
-        feature_matrix(split.validation), _labels(split.validation), feature_names=names, ref=dtrain
+        valid_x, _labels(split.validation), feature_names=names, ref=dtrain, nthread=config.nthread
     )
     stop = xgb.callback.EarlyStopping(
         rounds=config.early_stopping_rounds,

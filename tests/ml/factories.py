@@ -23,7 +23,8 @@ def make_customer(**overrides: Any) -> dict[str, Any]:
 
 
 def make_limit(**overrides: Any) -> dict[str, Any]:
-    return {"customer_id": "A", "limit_amount": 10_000.0, "valid_from": date(2023, 1, 1)} | overrides
+    row = {"customer_id": "A", "limit_amount": 10_000.0, "valid_from": date(2023, 1, 1)}
+    return row | overrides
 
 
 def make_report(**overrides: Any) -> dict[str, Any]:
@@ -49,6 +50,4 @@ def make_order(**overrides: Any) -> dict[str, Any]:
 
 def frame(kind: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows of one kind as a frame with the canonical schema (empty list -> empty frame)."""
-    return pl.DataFrame(rows, schema=schema.SCHEMAS[kind]) if rows else pl.DataFrame(
-        schema=schema.SCHEMAS[kind]
-    )
+    return pl.DataFrame(rows or None, schema=schema.SCHEMAS[kind])

@@ -34,9 +34,14 @@ def test_block_reasons_in_english_and_portuguese() -> None:
     en = reasons(_row(), contrib, NAMES, "block", "en")
     assert [r.feature for r in en] == ["amount_to_limit", "pefin_count", "amount"]
     assert en[0] == Reason(
-        "amount_to_limit", 2.4, 1.2, "Order amount is 2.4x the customer's credit limit (R$ 5,000.00)"
+        feature="amount_to_limit",
+        value=2.4,
+        contribution=1.2,
+        text="Order amount is 2.4x the customer's credit limit (R$ 5,000.00)",
     )
-    assert en[1].text == "3 PEFIN records on the latest Serasa report, queried 12 days before the order"
+    assert en[1].text == (
+        "3 PEFIN records on the latest Serasa report, queried 12 days before the order"
+    )
     assert en[2].text == "Order amount is R$ 12,000.00"
     pt = reasons(_row(), contrib, NAMES, "block", "pt-BR")
     assert [r.text for r in pt] == [
@@ -47,7 +52,9 @@ def test_block_reasons_in_english_and_portuguese() -> None:
 
 
 def test_bill_reasons_take_the_most_negative_contributions() -> None:
-    contrib = _contributions(amount_to_limit=1.2, past_block_rate=-0.6, serasa_score=-0.9, tenure_days=-0.2)
+    contrib = _contributions(
+        amount_to_limit=1.2, past_block_rate=-0.6, serasa_score=-0.9, tenure_days=-0.2
+    )
     bill = reasons(_row(amount_to_limit=0.3), contrib, NAMES, "bill", "en")
     assert [r.text for r in bill] == [
         "Serasa score is 410 (0-1000), queried 12 days before the order",
@@ -65,12 +72,16 @@ def test_top_n_and_uninformative_nulls() -> None:
     row = _row(paid_cash=None, limit_amount=None, amount_to_limit=None, limit_age_days=None)
     got = reasons(row, contrib, NAMES, "block", "en", top_n=2)
     # paid_cash is null although a report exists: nothing to say, skipped
-    assert [r.text for r in got] == ["No credit limit in force on the order date", "Order amount is R$ 12,000.00"]
+    assert [r.text for r in got] == [
+        "No credit limit in force on the order date",
+        "Order amount is R$ 12,000.00",
+    ]
     assert got[0].value is None
 
 
 def test_a_missing_group_gives_one_sentence() -> None:
-    serasa = {name: None for name in NAMES if name.startswith(("paid_", "suppliers_", "pefin", "serasa"))}
+    prefixes = ("paid_", "suppliers_", "pefin", "serasa")
+    serasa = {name: None for name in NAMES if name.startswith(prefixes)}
     contrib = _contributions(pefin_count=0.9, serasa_age_days=0.7, paid_on_time=0.5, amount=0.1)
     got = reasons(_row(**serasa), contrib, NAMES, "block", "pt-BR")
     assert [r.text for r in got] == [
@@ -127,4 +138,5 @@ def test_reasons_from_the_trained_model_point_the_right_way(
         assert got, i
         sign = 1 if decision == "block" else -1
         assert all(sign * r.contribution > 0 for r in got)
-        assert [abs(r.contribution) for r in got] == sorted((abs(r.contribution) for r in got), reverse=True)
+        sizes = [abs(r.contribution) for r in got]
+        assert sizes == sorted(sizes, reverse=True)

@@ -2,7 +2,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from app.ml.errors import TrainingError
+from app.ml.errors import EvaluationError, TrainingError
 from app.ml.features import FEATURE_NAMES
 from app.ml.training import TrainConfig, TrainingResult, evaluate, split_by_time, train
 
@@ -30,7 +30,9 @@ def test_training_is_deterministic(features: pl.DataFrame, trained: TrainingResu
     assert again.feature_importance == trained.feature_importance
 
 
-def test_result_records_what_a_model_version_needs(trained: TrainingResult, config: TrainConfig) -> None:
+def test_result_records_what_a_model_version_needs(
+    trained: TrainingResult, config: TrainConfig
+) -> None:
     assert trained.feature_names == list(FEATURE_NAMES)
     assert trained.params == config.to_params()
     assert trained.params["objective"] == "binary:logistic"
@@ -53,8 +55,9 @@ def test_split_is_by_time(features: pl.DataFrame) -> None:
 
 
 def test_unlabelled_rows_are_left_out(features: pl.DataFrame) -> None:
+    every_tenth = pl.int_range(pl.len()) % 10 == 0
     with_pending = features.with_columns(
-        pl.when(pl.int_range(pl.len()) % 10 == 0).then(None).otherwise(pl.col("label")).alias("label")
+        pl.when(every_tenth).then(None).otherwise(pl.col("label")).alias("label")
     )
     split = split_by_time(with_pending)
     assert sum(part.height for part in split.parts().values()) == 3600
@@ -81,3 +84,14 @@ def test_a_split_without_both_classes_is_a_training_error(features: pl.DataFrame
         train(all_billed_holdout)
     with pytest.raises(TrainingError):
         train(features.with_columns(pl.lit(0, pl.Int8).alias("label")))
+
+
+def test_evaluate_needs_labels(trained: TrainingResult, features: pl.DataFrame) -> None:
+    unlabelled = features.head(5).with_columns(pl.lit(None, pl.Int8).alias("label"))
+    with pytest.raises(EvaluationError):
+        evaluate(trained.model(), unlabelled)
+
+
+def test_config_fractions_are_checked() -> None:
+    with pytest.raises(TrainingError):
+        TrainConfig(holdout_fraction=1.0)
