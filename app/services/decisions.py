@@ -19,8 +19,8 @@ from app.ml.model import BLOCK
 from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
 from app.services import audit
 from app.services.companies import Principal
-from app.services.customer_data import CustomerData, CustomerDataCache, with_context
-from app.services.live_features import features_for
+from app.ml.live import CustomerSnapshot, live_features
+from app.services.customer_data import CustomerDataCache, is_empty, with_context
 from app.services.model_cache import LoadedModel, ModelCache
 
 
@@ -81,19 +81,19 @@ async def _model(session: AsyncSession, engine: DecisionEngine, principal: Princ
     return await engine.models.get(session, model_id)
 
 
-def _features(index: int, request: DecisionRequest, stored: CustomerData, now: datetime) -> dict:
+def _features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now: datetime) -> dict:
     order = request.order
     ordered_at = order.ordered_at or now
     data = with_context(stored, request.context, ordered_at.date())
-    if data.is_empty:
+    if is_empty(data):
         raise InvalidInput(
             f"No data for customer {order.customer_id}: upload its history in a dataset, or send "
             "context.customer, context.credit_limit and context.serasa_report with the order.",
             errors=[{"index": index, "field": "order.customer_id",
                      "message": "no stored customer, credit limit, Serasa report or order history"}],
         )
-    return features_for(data, ordered_at=ordered_at, amount=order.amount,
-                        payment_terms_days=order.payment_terms_days)
+    return live_features(data, ordered_at=ordered_at, amount=order.amount,
+                         payment_terms_days=order.payment_terms_days)
 
 
 def _predict(model: LoadedModel, requests, rows, lang, indexes, results, now) -> None:

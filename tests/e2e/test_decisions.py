@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
+import polars as pl
 import pytest
 import pytest_asyncio
 
 from app.client import ApiError, CreditGateClient
 from app.db.models import ModelVersion
+from app.ml.features import FEATURE_NAMES, build_features
 from app.ml.model import ScoringModel
 from tests.e2e.conftest import new_client
 from tests.e2e.test_training_flow import train_and_wait
@@ -54,6 +58,15 @@ async def test_decision_equals_direct_booster_prediction(app, trained: CreditGat
     assert result["probability_block"] == pytest.approx(float(model.predict_proba(X)[0]), abs=1e-6)
     assert result["threshold"] == model.threshold
     assert result["decision"] == ("block" if model.predict_proba(X)[0] >= model.threshold else "bill")
+
+    # training/serving parity: the stored features are build_features' row over the uploaded history
+    order = an_order(demo_frames)
+    target = pl.DataFrame({"order_id": ["NEW-0"], "customer_id": [order["customer_id"]],
+                           "ordered_at": [datetime.fromisoformat(order["ordered_at"])],
+                           "amount": [order["amount"]], "payment_terms_days": [order["payment_terms_days"]]})
+    expected = build_features(target, demo_frames["customers"], demo_frames["credit_limits"],
+                              demo_frames["serasa_reports"], demo_frames["orders"])
+    assert {n: expected[n][0] for n in FEATURE_NAMES} == detail["features"]
 
     contributions = model.contributions(X)[0]
     assert contributions.sum() == pytest.approx(float(model.margin(X)[0]), abs=1e-4)  # SHAP: sum = margin
