@@ -135,3 +135,7 @@ async def pending_payload_batches(session: AsyncSession, limit: int) -> list[Dat
         .limit(limit)
     )
     return list(await session.scalars(query))
+
+
+async def ids_with_status(session: AsyncSession, status: str) -> list[str]:
+    return list(await session.scalars(select(Dataset.id).where(Dataset.status == status)))

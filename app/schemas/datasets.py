@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas.common import ReadModel, RequestModel
-from app.schemas.types import Code, Count, Document, Flag, IsoDate, IsoDateTime, Money, Percent, Uf
+from app.schemas.types import Code, Count, Document, Flag, IsoDate, IsoDateTime, Money, Name, Percent, Uf
 
 MAX_BATCH_ITEMS = 500
 
@@ -33,7 +33,7 @@ class Item(BaseModel):
 class CustomerIn(Item):
     customer_id: Code
     document: Document
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    name: Name
     simples_nacional: Flag
     mei: Flag
     final_consumer: Flag

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import RequestModel
 from app.schemas.datasets import CreditLimitIn, CustomerIn, SerasaReportIn
-from app.schemas.types import Code, Document, IsoDate, IsoDateTime, Money
+from app.schemas.types import Code, Document, IsoDate, IsoDateTime, Money, Name
 
 MAX_DECISIONS_PER_BATCH = 500
 
@@ -25,7 +25,7 @@ class OrderToDecide(RequestModel):
 class CustomerContext(CustomerIn):
     customer_id: Code | None = None
     document: Document | None = None
-    name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    name: Name | None = None
 
 
 class CreditLimitContext(CreditLimitIn):

@@ -40,6 +40,12 @@ def _valid_document(value: str) -> str:
     raise ValueError("must be a CNPJ (14) or CPF (11) with valid check digits")
 
 
+def _printable(value: str) -> str:
+    if not value.isprintable():
+        raise ValueError("must not contain control characters")
+    return value
+
+
 def _valid_uf(value: str) -> str:
     value = value.upper()
     if value not in UFS:
@@ -49,10 +55,14 @@ def _valid_uf(value: str) -> str:
 
 IsoDate = Annotated[date, BeforeValidator(_iso_text)]
 IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc_naive)]
-Money = Annotated[float, Strict(), Field(ge=0, le=1e12), AfterValidator(_two_decimals)]
+# NUMERIC(14, 2) holds up to 999,999,999,999.99
+Money = Annotated[float, Strict(), Field(ge=0, lt=1e12), AfterValidator(_two_decimals)]
 Percent = Annotated[float, Strict(), Field(ge=0, le=100)]
 Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
 Flag = Annotated[bool, Strict()]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
+                 AfterValidator(_printable)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+                 AfterValidator(_printable)]
 Document = Annotated[str, Strict(), AfterValidator(_valid_document)]
 Uf = Annotated[str, Strict(), AfterValidator(_valid_uf)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError, InterfaceError
+from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.engine import transaction
@@ -18,7 +18,11 @@ from app.transport.base import BatchEnvelope
 
 logger = logging.getLogger("app.ingestion")
 
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError)
+TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError)
+# SQLSTATE classes: data exception and integrity violation never go away by retrying; connection,
+# transaction rollback (serialization, deadlock), resources and operator intervention do.
+PERMANENT_SQLSTATE_CLASSES = {"22", "23"}
+TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
 DeadLetterCallback = Callable[[BatchEnvelope, str], Awaitable[None]]
 
 
@@ -41,9 +45,9 @@ class BatchSink:
         try:
             async with transaction(self.sessions) as session:
                 touched = await store_envelopes(session, envelopes)
-        except TRANSIENT:
-            raise
-        except Exception:
+        except Exception as exc:
+            if is_transient(exc):
+                raise
             if len(envelopes) == 1:
                 touched = await self._store_or_dead_letter(envelopes[0], on_dead)
             else:
@@ -62,12 +66,43 @@ class BatchSink:
         try:
             async with transaction(self.sessions) as session:
                 return await store_envelopes(session, [envelope])
-        except TRANSIENT:
-            raise
-        except (PermanentFailure, IntegrityError, DataError, ValueError) as exc:
+        except Exception as exc:
+            if not is_permanent(exc):
+                raise
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0]
         if on_dead is not None:
             await on_dead(envelope, reason)
         async with transaction(self.sessions) as session:
             await record_dead_letter(session, envelope, reason)
         return {envelope.dataset_id}
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Database or network trouble: retry later, never dead-letter."""
+    sqlstate = _sqlstate(exc)
+    if sqlstate is not None:
+        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
+    return isinstance(exc, TRANSIENT)
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Storing this batch would fail again whatever the infrastructure does (bad data, or a bug)."""
+    if is_transient(exc):
+        return False
+    sqlstate = _sqlstate(exc)
+    if sqlstate is not None:
+        return sqlstate[:2] in PERMANENT_SQLSTATE_CLASSES
+    return isinstance(exc, (PermanentFailure, IntegrityError, DataError, ArithmeticError, LookupError,
+                            TypeError, ValueError, AttributeError))
+
+
+def _sqlstate(exc: BaseException | None) -> str | None:
+    """The SQLSTATE of a database error, also when wrapped by SQLAlchemy (asyncpg sets it)."""
+    for _ in range(4):
+        if exc is None:
+            return None
+        sqlstate = getattr(exc, "sqlstate", None)
+        if isinstance(sqlstate, str) and len(sqlstate) == 5:
+            return sqlstate
+        exc = getattr(exc, "orig", None) or exc.__cause__
+    return None

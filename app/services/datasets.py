@@ -152,10 +152,12 @@ def _problem(code: str, message: str, count: int, examples: list[str]) -> dict:
 async def resume_interrupted(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, on_ready: DatasetReadyHook | None
 ) -> None:
-    """A crash between 'validating' and its result leaves the dataset there: validate it again."""
-    from sqlalchemy import select
-
+    """Finish what a crash interrupted: a dataset left 'validating' is validated again, and a
+    'receiving' one whose last batch was stored just before the crash is checked for completion."""
     async with sessions() as session:
-        ids = list(await session.scalars(select(Dataset.id).where(Dataset.status == "validating")))
-    for dataset_id in ids:
+        validating = await datasets_db.ids_with_status(session, "validating")
+        receiving = await datasets_db.ids_with_status(session, "receiving")
+    for dataset_id in validating:
         await validate(sessions, settings, dataset_id, on_ready)
+    for dataset_id in receiving:
+        await check_completion(sessions, settings, dataset_id, on_ready)

@@ -122,9 +122,11 @@ async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelo
     touched: set[str] = set()
     sqlite = session.bind.dialect.name == "sqlite"
     for envelope in envelopes:
+        # A redelivered batch still names its dataset: a crash may have come between storing the
+        # dataset's last batch and its completion check, which then runs now.
+        touched.add(envelope.dataset_id)
         if not await _claim(session, envelope):
             continue
-        touched.add(envelope.dataset_id)
         rows_by_kind[envelope.kind].extend(_rows(envelope, sqlite))
     for kind, rows in rows_by_kind.items():
         columns = ["dataset_id", "company_id", *data_columns(kind)]

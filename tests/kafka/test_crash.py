@@ -1,0 +1,313 @@
+"""The crash test: the real app as a process, SIGKILLed again and again while a 50,000-row dataset
+is uploaded through Kafka by a client that retries like a real one. Nothing is lost, nothing is
+stored twice."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db.migrations import upgrade
+from app.domain.documents import generate_cnpj
+from tests.conftest import BACKENDS, TEST_SECRET, create_pg_database, drop_pg_database, register_company
+from tests.factories import make_credit_limit, make_customer, make_order, make_serasa_report
+from tests.kafka.conftest import free_port, settled, unique
+
+pytestmark = [
+    pytest.mark.kafka,
+    pytest.mark.slow,
+    pytest.mark.skipif("postgresql" not in BACKENDS, reason="the crash test runs on PostgreSQL"),
+]
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable  # the venv interpreter running the tests (.venv/bin/python)
+BATCH_ITEMS = 500
+IN_FLIGHT = 4
+KILLS_DURING_UPLOAD = 3
+KILLS_WHILE_STORING = 2
+PATHS = {"customers": "customers", "credit_limits": "credit-limits",
+         "serasa_reports": "serasa-reports", "orders": "orders"}
+
+
+def history(rng: random.Random, customers: int = 2_000, orders: int = 45_000) -> dict[str, list[dict]]:
+    """A valid dataset: every reference known, unique ids, both outcomes, dates in the past."""
+    ids = [f"C{n:05d}" for n in range(customers)]
+    start = datetime(2023, 1, 2, 8, 0)
+    return {
+        "customers": [make_customer(c, document=generate_cnpj(rng), state=rng.choice(["SP", "MG", "PR", "RS"]),
+                                    customer_since=str(date(2012, 1, 1) + timedelta(days=rng.randrange(3000))))
+                      for c in ids],
+        "credit_limits": [make_credit_limit(c, limit_amount=float(rng.randrange(5, 500) * 1000)) for c in ids],
+        "serasa_reports": [make_serasa_report(c, score=float(rng.randrange(200, 1000))) for c in ids],
+        "orders": [make_order(f"O{n:06d}", rng.choice(ids), amount=rng.randrange(10_000, 5_000_000) / 100,
+                              ordered_at=(start + timedelta(minutes=17 * n)).isoformat(),
+                              status="blocked" if rng.random() < 0.2 else "billed")
+                   for n in range(orders)],
+    }
+
+
+@dataclass(frozen=True)
+class Batch:
+    kind: str
+    batch_id: str
+    items: list[dict]
+    final: bool
+
+    def body(self) -> bytes:
+        return orjson.dumps({"batch_id": self.batch_id, "items": self.items, "final": self.final})
+
+
+def batches_of(data: dict[str, list[dict]]) -> tuple[list[Batch], list[Batch]]:
+    """(every batch but the last of each kind, the last ones, marked final)."""
+    body, finals = [], []
+    for kind, items in data.items():
+        chunks = [items[i:i + BATCH_ITEMS] for i in range(0, len(items), BATCH_ITEMS)]
+        body += [Batch(kind, f"{kind}-{n:04d}", chunk, False) for n, chunk in enumerate(chunks[:-1])]
+        finals.append(Batch(kind, f"{kind}-{len(chunks) - 1:04d}", chunks[-1], True))
+    return body, finals
+
+
+class AppProcess:
+    """`uvicorn app.main:create_app --factory` in its own process group, killed without warning."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log.open("ab")
+        self.process: subprocess.Popen | None = None
+        self.up = asyncio.Event()
+        self.kills = 0
+
+    async def start(self) -> None:
+        command = [str(PYTHON), "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
+                   "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+        await self.wait_healthy()
+        self.up.set()
+
+    async def wait_healthy(self, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                assert self.process.poll() is None, f"the app exited with {self.process.returncode}"
+                try:
+                    if (await http.get("/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        pytest.fail("the app did not become healthy")
+
+    def kill(self) -> None:
+        self.up.clear()
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+        self.kills += 1
+
+    async def restart(self) -> None:
+        self.kill()
+        await self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+
+@dataclass
+class Uploader:
+    """A client that behaves like a real one: no 202 means retry the same batch_id later."""
+
+    app: AppProcess
+    http: httpx.AsyncClient
+    headers: dict[str, str]
+    dataset_id: str
+    accepted: dict[tuple[str, str], int] = field(default_factory=dict)
+    retries: int = 0
+
+    async def send(self, batch: Batch) -> None:
+        url = f"{self.app.url}/v1/datasets/{self.dataset_id}/{PATHS[batch.kind]}"
+        body = batch.body()
+        deadline = time.monotonic() + 60.0
+        while True:
+            assert time.monotonic() < deadline, f"batch {batch.batch_id} was never accepted"
+            await self.app.up.wait()
+            try:
+                response = await self.http.post(url, content=body, headers=self.headers)
+            except httpx.TransportError:
+                response = None
+            if response is not None and response.status_code == 202:
+                self.accepted[(batch.kind, batch.batch_id)] = len(batch.items)
+                return
+            assert response is None or response.status_code >= 500, response.text
+            self.retries += 1
+            await asyncio.sleep(0.1)
+
+    async def send_all(self, batches: list[Batch], then: list[Batch]) -> None:
+        """`batches` several at a time, then (each kind's final batch after all its others) `then`."""
+        slots = asyncio.Semaphore(IN_FLIGHT)
+
+        async def one(batch: Batch) -> None:
+            async with slots:
+                await self.send(batch)
+
+        for group in (batches, then):
+            async with asyncio.TaskGroup() as tasks:
+                for batch in group:
+                    tasks.create_task(one(batch))
+
+
+    async def stored(self) -> int | None:
+        try:
+            response = await self.http.get(f"{self.app.url}/v1/datasets/{self.dataset_id}", headers=self.headers)
+        except httpx.TransportError:
+            return None
+        if response.status_code != 200:
+            return None
+        return sum(kind["batches_stored"] for kind in response.json()["kinds"].values())
+
+
+async def kill_during_upload(app: AppProcess, uploader: Uploader, total: int, rng: random.Random) -> None:
+    """SIGKILL and restart the app at random points of the upload, with requests in flight."""
+    for share in sorted(rng.uniform(0.1, 0.9) for _ in range(KILLS_DURING_UPLOAD)):
+        while len(uploader.accepted) < share * total:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(rng.uniform(0.0, 0.1))
+        await app.restart()
+
+
+async def kill_while_storing(app: AppProcess, uploader: Uploader, total: int, rng: random.Random) -> None:
+    """SIGKILL the app just after the consumer committed a store, so most likely in the middle of the
+    next one (between storing and committing offsets), then restart it."""
+    before = await uploader.stored()
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        now = await uploader.stored()
+        if before is not None and now is not None and (now > before or now == total):
+            break
+        before = before if before is not None else now
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(rng.uniform(0.0, 0.1))
+    await app.restart()
+
+
+@pytest.fixture
+async def crash_database() -> str:
+    name = f"creditgate_crash_{uuid.uuid4().hex[:12]}"
+    url = await create_pg_database(name)
+    try:
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await drop_pg_database(name)
+
+
+def app_env(database_url: str, bootstrap: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CREDITGATE_")}
+    return env | {
+        "CREDITGATE_ENV": "test",
+        "CREDITGATE_JWT_SECRET": TEST_SECRET,
+        "CREDITGATE_DATABASE_URL": database_url,
+        "CREDITGATE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "CREDITGATE_KAFKA_TOPIC_PREFIX": unique("creditgate-crash"),
+        "CREDITGATE_KAFKA_GROUP_ID": unique("creditgate-crash"),
+        "CREDITGATE_AUTO_TRAIN": "false",
+        "CREDITGATE_LOG_LEVEL": "INFO",
+    }
+
+
+async def test_sigkilled_app_loses_and_duplicates_nothing(crash_database, kafka_bootstrap, tmp_path, record_property):
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    data = history(rng)
+    body, finals = batches_of(data)
+    app = AppProcess(app_env(crash_database, kafka_bootstrap), tmp_path / "app.log")
+    try:
+        await app.start()
+        async with httpx.AsyncClient(base_url=app.url, timeout=30.0) as http:
+            tenant = await register_company(http)
+            created = await http.post("/v1/datasets", json={"name": "crash"}, headers=tenant.headers)
+            assert created.status_code == 201, created.text
+            headers = tenant.headers | {"Content-Type": "application/json"}
+            uploader = Uploader(app, http, headers, created.json()["id"])
+            started = time.monotonic()
+            total = len(body) + len(finals)
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(kill_during_upload(app, uploader, total, rng))
+                tasks.create_task(uploader.send_all(body, then=finals))
+            uploaded = time.monotonic()
+            for _ in range(KILLS_WHILE_STORING):
+                await kill_while_storing(app, uploader, total, rng)
+            dataset = await wait_settled(http, tenant, uploader.dataset_id, timeout=60.0)
+            finished = time.monotonic()
+    finally:
+        app.stop()
+    rows = sum(map(len, data.values()))
+    record_property("crash", {"seed": seed, "rows": rows, "kills": app.kills, "retries": uploader.retries,
+                              "upload_s": round(uploaded - started, 1), "total_s": round(finished - started, 1),
+                              "rows_per_s": round(rows / (finished - started))})
+    assert app.kills == KILLS_DURING_UPLOAD + KILLS_WHILE_STORING
+    assert dataset.get("status") == "valid", (
+        f"seed {seed}, app log {tmp_path / 'app.log'}: {dataset.get('status')} {dataset.get('kinds')}")
+    await assert_stored_exactly_once(crash_database, uploader, data)
+
+
+async def wait_settled(http: httpx.AsyncClient, tenant, dataset_id: str, timeout: float) -> dict:
+    """The dataset once validated, or its last known state at the deadline."""
+    deadline, body = time.monotonic() + timeout, {}
+    while time.monotonic() < deadline:
+        try:
+            response = await http.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)
+            if response.status_code == 200:
+                body = response.json()
+                if settled(body):
+                    break
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.25)
+    return body
+
+
+async def assert_stored_exactly_once(database_url: str, uploader: Uploader, data: dict[str, list[dict]]) -> None:
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as db:
+            receipts = (await db.execute(text(
+                "SELECT kind, batch_id, items, stored_at IS NOT NULL, error FROM dataset_batches "
+                "WHERE dataset_id = :d"), {"d": uploader.dataset_id})).all()
+            counts = {kind: await db.scalar(text(f"SELECT count(*) FROM {kind} WHERE dataset_id = :d"),
+                                            {"d": uploader.dataset_id}) for kind in data}
+            distinct_orders = await db.scalar(text(
+                "SELECT count(DISTINCT order_id) FROM orders WHERE dataset_id = :d"), {"d": uploader.dataset_id})
+    finally:
+        await engine.dispose()
+    assert {(kind, batch_id) for kind, batch_id, *_ in receipts} == set(uploader.accepted)
+    assert len(receipts) == len(uploader.accepted)
+    assert [r for r in receipts if not r[3] or r[4] is not None] == []
+    assert {(kind, batch_id): items for kind, batch_id, items, *_ in receipts} == uploader.accepted
+    expected = {kind: sum(n for (k, _), n in uploader.accepted.items() if k == kind) for kind in data}
+    assert expected == {kind: len(items) for kind, items in data.items()}
+    assert counts == expected
+    assert distinct_orders == counts["orders"]
