@@ -15,6 +15,7 @@ from app.api.problems import install_handlers
 from app.db.engine import make_engine, make_sessionmaker
 from app.logs import configure_logging
 from app.services import datasets as datasets_service
+from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
 from app.services.customer_data import CustomerDataCache
 from app.services.decisions import DecisionEngine
@@ -41,10 +42,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.sessions = sessions = make_sessionmaker(engine)
         app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache())
+        app.state.auth_cache = auth_cache = AuthCache(settings.auth_cache_seconds)
         jobs = KafkaJobQueue(settings) if settings.kafka_enabled else None
-        app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings), jobs)
+        app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings), jobs,
+                                                     on_company_change=auth_cache.invalidate_company)
         on_ready = runner.on_dataset_ready
-        sink = BatchSink(sessions, settings, on_ready)
+        sink = BatchSink(sessions, settings, on_ready, on_company_change=auth_cache.invalidate_company)
         app.state.batch_queue = queue = make_queue(settings, sessions, sink)
         await queue.start()
         await datasets_service.resume_interrupted(sessions, settings, on_ready)

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     jwt_audience: str = "creditgate-api"
     token_ttl_days: int = Field(default=30, ge=1, le=3650)
     registration_key: str | None = None
+    auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     kafka_bootstrap_servers: str = ""
     kafka_topic_prefix: str = "creditgate"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Header, Request, status
 
-from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep
+from app.api.deps import CurrentPrincipal, SessionDep, SettingsDep, forget_company, forget_token
 from app.errors import Forbidden
 from app.schemas.common import problem_responses
 from app.schemas.companies import (
@@ -51,9 +51,10 @@ async def read_me(principal: CurrentPrincipal) -> CompanyRead:
 
 @router.patch("/me", response_model=CompanyRead, responses=problem_responses(401, 422))
 async def update_me(
-    body: CompanySettingsUpdate, principal: CurrentPrincipal, session: SessionDep
+    body: CompanySettingsUpdate, request: Request, principal: CurrentPrincipal, session: SessionDep
 ) -> CompanyRead:
     company = await service.update_settings(session, principal, body.auto_activate_models)
+    forget_company(request, session, principal.company.id)
     return CompanyRead.model_validate(company)
 
 
@@ -80,5 +81,6 @@ async def create_token(
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 404),
 )
-async def revoke_token(jti: str, principal: CurrentPrincipal, session: SessionDep) -> None:
+async def revoke_token(jti: str, request: Request, principal: CurrentPrincipal, session: SessionDep) -> None:
     await service.revoke_token(session, principal, jti)
+    forget_token(request, session, jti)

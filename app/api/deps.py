@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.engine import run_after_commit
+from app.db.engine import after_commit, run_after_commit
 from app.errors import Unauthorized
 from app.services.companies import Principal, authenticate
 from app.settings import Settings
@@ -41,13 +41,29 @@ bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/
 
 
 async def get_principal(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-    return await authenticate(session, settings, credentials.credentials)
+    return await authenticate(session, settings, credentials.credentials, request.app.state.auth_cache)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def forget_company(request: Request, session: AsyncSession, company_id: str) -> None:
+    """Once committed, drop cached principals of a company whose state just changed."""
+    async def forget() -> None:
+        request.app.state.auth_cache.invalidate_company(company_id)
+
+    after_commit(session, forget)
+
+
+def forget_token(request: Request, session: AsyncSession, jti: str) -> None:
+    async def forget() -> None:
+        request.app.state.auth_cache.invalidate_token(jti)
+
+    after_commit(session, forget)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import CurrentPrincipal, SessionDep, forget_company
 from app.db import models as models_db
 from app.db.models import ModelEvaluation, ModelVersion
 from app.schemas.common import problem_responses
@@ -87,9 +87,11 @@ async def read_model(version: int, principal: CurrentPrincipal, session: Session
 
 
 @router.post("/v1/models/{version}/activate", response_model=ModelSummary, responses=problem_responses(401, 404))
-async def activate_model(version: int, principal: CurrentPrincipal, session: SessionDep) -> ModelSummary:
+async def activate_model(version: int, request: Request, principal: CurrentPrincipal,
+                         session: SessionDep) -> ModelSummary:
     model = await service.activate_version(session, principal, version)
-    return _summary(model, principal.company.active_model_id)
+    forget_company(request, session, principal.company.id)
+    return _summary(model, model.id)
 
 
 @router.post("/v1/models/{version}/evaluations", status_code=status.HTTP_201_CREATED,

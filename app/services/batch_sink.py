@@ -32,7 +32,9 @@ class BatchSink:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         on_ready: DatasetReadyHook | None = None,
+        on_company_change: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_company_change = on_company_change
         self.sessions = sessions
         self.settings = settings
         self.on_ready = on_ready
@@ -58,7 +60,9 @@ class BatchSink:
 
     async def after_store(self, dataset_ids: set[str]) -> None:
         for dataset_id in sorted(dataset_ids):
-            await datasets_service.check_completion(self.sessions, self.settings, dataset_id, self.on_ready)
+            status = await datasets_service.check_completion(self.sessions, self.settings, dataset_id, self.on_ready)
+            if status == "valid" and self.on_company_change is not None:  # its data version moved
+                self.on_company_change(await datasets_service.owner(self.sessions, dataset_id))
 
     async def _store_or_dead_letter(
         self, envelope: BatchEnvelope, on_dead: DeadLetterCallback | None

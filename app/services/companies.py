@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,16 +12,36 @@ from app.db import companies as companies_db
 from app.db.base import utcnow
 from app.db.companies import ApiToken, Company
 from app.errors import Conflict, NotFound, Unauthorized
+from app.services.auth_cache import AuthCache
 from app.security import IssuedToken, TokenClaims, decode_token, issue_token
 from app.services import audit
 from app.settings import Settings
 
 
 @dataclass(frozen=True)
+class CompanyState:
+    """The caller's company as read when its token was verified (a value, safe to cache)."""
+
+    id: str
+    name: str
+    email: str
+    is_active: bool
+    auto_activate_models: bool
+    active_model_id: str | None
+    data_version: int
+    created_at: datetime
+
+    @classmethod
+    def of(cls, company: Company) -> CompanyState:
+        return cls(company.id, company.name, company.email, company.is_active, company.auto_activate_models,
+                   company.active_model_id, company.data_version, company.created_at)
+
+
+@dataclass(frozen=True)
 class Principal:
     """Who is calling: the company and the token it used."""
 
-    company: Company
+    company: CompanyState
     jti: str
 
 
@@ -84,8 +105,11 @@ async def list_tokens(session: AsyncSession, principal: Principal) -> list[ApiTo
     return await companies_db.list_tokens(session, principal.company.id)
 
 
-async def authenticate(session: AsyncSession, settings: Settings, raw_token: str) -> Principal:
+async def authenticate(session: AsyncSession, settings: Settings, raw_token: str,
+                       cache: AuthCache | None = None) -> Principal:
     """Verify the JWT, then that its jti is known, unrevoked and its company active."""
+    if cache is not None and (principal := cache.get(raw_token)) is not None:
+        return principal
     claims: TokenClaims = decode_token(settings, raw_token)
     token = await companies_db.get_token(session, claims.jti)
     if token is None or token.company_id != claims.company_id:
@@ -95,7 +119,10 @@ async def authenticate(session: AsyncSession, settings: Settings, raw_token: str
     company = await session.get(Company, claims.company_id)
     if company is None or not company.is_active:
         raise Unauthorized("The company of this token is deactivated.")
-    return Principal(company=company, jti=claims.jti)
+    principal = Principal(company=CompanyState.of(company), jti=claims.jti)
+    if cache is not None:
+        cache.put(raw_token, principal, (claims.expires_at - utcnow()).total_seconds())
+    return principal
 
 
 def _store_token(session: AsyncSession, settings: Settings, company_id: str) -> IssuedToken:
@@ -112,7 +139,7 @@ def _store_token(session: AsyncSession, settings: Settings, company_id: str) -> 
 
 
 async def update_settings(session: AsyncSession, principal: Principal, auto_activate: bool) -> Company:
-    company = principal.company
+    company = await session.get(Company, principal.company.id)
     if company.auto_activate_models != auto_activate:
         company.auto_activate_models = auto_activate
         audit.record(

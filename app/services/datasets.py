@@ -161,3 +161,8 @@ async def resume_interrupted(
         await validate(sessions, settings, dataset_id, on_ready)
     for dataset_id in receiving:
         await check_completion(sessions, settings, dataset_id, on_ready)
+
+
+async def owner(sessions: async_sessionmaker[AsyncSession], dataset_id: str) -> str:
+    async with sessions() as session:
+        return (await session.get(Dataset, dataset_id)).company_id

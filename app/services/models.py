@@ -75,8 +75,9 @@ async def get_owned(session: AsyncSession, principal: Principal, version: int) -
 
 async def activate_version(session: AsyncSession, principal: Principal, version: int) -> ModelVersion:
     model = await get_owned(session, principal, version)
-    if principal.company.active_model_id != model.id:
-        activate(session, principal.company, model, actor=principal.jti)
+    company = await session.get(Company, principal.company.id)
+    if company.active_model_id != model.id:
+        activate(session, company, model, actor=principal.jti)
     return model
 
 

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
@@ -42,7 +43,9 @@ class TrainingRunner:
     """Runs jobs in the process pool; `dispatch` is how a committed job is started."""
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings,
-                 pool: ProcessPoolExecutor, kafka: KafkaJobQueue | None = None) -> None:
+                 pool: ProcessPoolExecutor, kafka: KafkaJobQueue | None = None,
+                 on_company_change: Callable[[str], None] | None = None) -> None:
+        self.on_company_change = on_company_change
         self.sessions = sessions
         self.settings = settings
         self.pool = pool
@@ -142,6 +145,8 @@ class TrainingRunner:
                          summary={"dataset_id": job.dataset_id, "model_version": model.version,
                                   "roc_auc": result["metrics"].get("roc_auc"),
                                   "accuracy": result["metrics"].get("accuracy")})
+        if self.on_company_change is not None:  # a new version may have become the active one
+            self.on_company_change(job.company_id)
         logger.info("training succeeded", extra={"job_id": job_id, "model_version": model.version})
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from datetime import UTC, datetime, timedelta
@@ -109,11 +110,35 @@ async def test_revoked_jti_refused(client, tenant):
     await assert_refused(client, tenant.token, "revoked")
 
 
-async def test_deactivated_company_refused(client, app, tenant):
+async def deactivate(app, company_id: str) -> None:
+    """As an operator would, straight in the database (no API call this replica could notice)."""
     async with app.state.sessions() as session:
-        await session.execute(update(Company).where(Company.id == tenant.company_id).values(is_active=False))
+        await session.execute(update(Company).where(Company.id == company_id).values(is_active=False))
         await session.commit()
+
+
+async def test_deactivated_company_refused(client, app, tenant):
+    await client.get("/v1/companies/me", headers=tenant.headers)  # now cached for a few seconds
+    await deactivate(app, tenant.company_id)
+    app.state.auth_cache.clear()
     await assert_refused(client, tenant.token, "deactivated")
+
+
+async def test_deactivation_elsewhere_is_seen_after_the_cache_ttl(client, app, tenant, monkeypatch):
+    monkeypatch.setattr(app.state.auth_cache, "ttl", 0.2)
+    assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200
+    await deactivate(app, tenant.company_id)
+    assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200  # cached
+    await asyncio.sleep(0.25)
+    await assert_refused(client, tenant.token, "deactivated")
+
+
+async def test_revocation_in_this_replica_is_immediate_despite_the_cache(client, tenant):
+    issued = (await client.post("/v1/companies/me/tokens", headers=tenant.headers)).json()
+    second = {"Authorization": f"Bearer {issued['token']}"}
+    assert (await client.get("/v1/companies/me", headers=second)).status_code == 200  # cached now
+    await client.delete(f"/v1/companies/me/tokens/{issued['jti']}", headers=tenant.headers)
+    await assert_refused(client, issued["token"], "revoked")
 
 
 async def test_garbage_token_refused(client):
