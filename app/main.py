@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,6 +19,7 @@ from app.services import datasets as datasets_service
 from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
 from app.services.customer_data import CustomerDataCache
+from app.services.decision_log import DecisionLog
 from app.services.decisions import DecisionEngine
 from app.services.model_cache import ModelCache
 from app.services.training import TrainingRunner, make_pool
@@ -41,7 +43,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessions = sessions = make_sessionmaker(engine)
-        app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache())
+        journal = Path(settings.decision_journal_dir) if settings.decision_journal_dir else None
+        decision_log = DecisionLog(sessions, journal)
+        await decision_log.start()
+        app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache(), decision_log)
         app.state.auth_cache = auth_cache = AuthCache(settings.auth_cache_seconds)
         jobs = KafkaJobQueue(settings) if settings.kafka_enabled else None
         app.state.training = runner = TrainingRunner(sessions, settings, make_pool(settings), jobs,
@@ -59,6 +64,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await queue.stop()
             await runner.stop()
+            await decision_log.stop()
             await engine.dispose()
             logger.info("stopped")
 

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     registration_key: str | None = None
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
+    # Decisions are journaled here and written to the database off the request path; empty:
+    # each request waits for the database commit of its decision.
+    decision_journal_dir: str = "var/decision-journal"
+
     kafka_bootstrap_servers: str = ""
     kafka_topic_prefix: str = "creditgate"
     kafka_group_id: str = "creditgate-workers"

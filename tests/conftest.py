@@ -74,14 +74,16 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "log_level": "WARNING",
         "kafka_bootstrap_servers": "",
         "min_orders_per_outcome": 5,
+        "decision_journal_dir": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)
 
 
 @pytest.fixture(scope="session")
-def settings(database_url: str) -> Settings:
-    return make_settings(database_url)
+def settings(database_url: str, tmp_path_factory) -> Settings:
+    journal = tmp_path_factory.mktemp("journal")
+    return make_settings(database_url, decision_journal_dir=str(journal))
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.errors import InvalidInput
@@ -18,6 +18,7 @@ router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
 
 @router.get("", response_model=Page[AuditEventRead], responses=problem_responses(401, 422))
 async def list_audit_events(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     action: str | None = None,
@@ -29,6 +30,7 @@ async def list_audit_events(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[AuditEventRead]:
     filters = service.AuditFilter(action, subject_type, subject_id, since, until)
+    await request.app.state.decisions.log.flush()  # decision events are written off the request path
     events, next_cursor = await service.list_events(
         session, principal.company.id, filters, _parse_cursor(cursor), limit
     )

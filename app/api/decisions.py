@@ -58,12 +58,14 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
 
 
 @router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404))
-async def read_decision(decision_id: str, principal: CurrentPrincipal, session: SessionDep) -> DecisionDetail:
-    return _read(await service.get_owned(session, principal, decision_id), detail=True)
+async def read_decision(decision_id: str, request: Request, principal: CurrentPrincipal,
+                        session: SessionDep) -> DecisionDetail:
+    return _read(await service.get_owned(session, request.app.state.decisions, principal, decision_id), detail=True)
 
 
 @router.get("", response_model=Page[DecisionRead], responses=problem_responses(401, 422))
 async def list_decisions(
+    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
     customer_id: str | None = None,
@@ -73,6 +75,7 @@ async def list_decisions(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[DecisionRead]:
-    rows, next_cursor = await service.list_owned(session, principal, customer_id=customer_id, decision=decision,
+    rows, next_cursor = await service.list_owned(session, request.app.state.decisions, principal,
+                                                 customer_id=customer_id, decision=decision,
                                                  since=since, until=until, cursor=cursor, limit=limit)
     return Page(items=[_read(d) for d in rows], next_cursor=next_cursor)

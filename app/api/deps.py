@@ -14,7 +14,7 @@ from app.errors import Unauthorized
 from app.services.companies import Principal, authenticate
 from app.settings import Settings
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

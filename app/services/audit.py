@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import request_id_var
 from app.db import audit as audit_db
 from app.db.audit import AuditEvent
+from app.db.base import utcnow
 
 SYSTEM_ACTOR = "system"
 
@@ -26,17 +27,25 @@ def record(
     actor: str = SYSTEM_ACTOR,
 ) -> AuditEvent:
     """Add an audit event to the caller's transaction (it lands or rolls back with it)."""
-    event = AuditEvent(
-        company_id=company_id,
-        actor=actor,
-        action=action,
-        subject_type=subject_type,
-        subject_id=str(subject_id),
-        summary=summary or {},
-        request_id=request_id_var.get(),
-    )
+    event = AuditEvent(**event_values(company_id=company_id, action=action, subject_type=subject_type,
+                                      subject_id=subject_id, summary=summary, actor=actor))
     session.add(event)
     return event
+
+
+def event_values(*, company_id: str, action: str, subject_type: str, subject_id: str,
+                 summary: dict[str, Any] | None = None, actor: str = SYSTEM_ACTOR) -> dict[str, Any]:
+    """The columns of one audit event, for writers that insert in bulk (the decision log)."""
+    return {
+        "company_id": company_id,
+        "actor": actor,
+        "action": action,
+        "subject_type": subject_type,
+        "subject_id": str(subject_id),
+        "summary": summary or {},
+        "request_id": request_id_var.get(),
+        "created_at": utcnow(),
+    }
 
 
 @dataclass(frozen=True)

@@ -15,21 +15,24 @@ from app.db.decisions import Decision
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ml.explain import missing_features, reasons
 from app.ml.features import FEATURE_NAMES
+from app.ml.live import CustomerSnapshot, live_features
 from app.ml.model import BLOCK
 from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
 from app.services import audit
 from app.services.companies import Principal
-from app.ml.live import CustomerSnapshot, live_features
 from app.services.customer_data import CustomerDataCache, is_empty, with_context
+from app.services.decision_log import DecisionLog, LogRecord
 from app.services.model_cache import LoadedModel, ModelCache
 
 
 @dataclass(frozen=True)
 class DecisionEngine:
-    """What the decision path keeps in memory: models and customers' stored history."""
+    """What the decision path keeps in memory: models, customers' stored history, and the log
+    that writes decisions to the database off the request path."""
 
     models: ModelCache
     customers: CustomerDataCache
+    log: DecisionLog
 
 
 def language(accept_language: str | None) -> str:
@@ -50,8 +53,7 @@ async def decide(session: AsyncSession, engine: DecisionEngine, principal: Princ
         indexes = [i for i, m in enumerate(models) if m.model_id == model_id]
         _predict(models[indexes[0]], [requests[i] for i in indexes], [rows[i] for i in indexes], lang,
                  indexes, results, now)
-    decisions = [_store(session, principal, requests[i], rows[i], results[i], models[i]) for i in range(len(requests))]
-    _audit(session, principal, decisions)
+    await engine.log.write(_records(principal, requests, rows, results, models))
     return results  # type: ignore[return-value]
 
 
@@ -114,47 +116,56 @@ def _predict(model: LoadedModel, requests, rows, lang, indexes, results, now) ->
         )
 
 
-def _store(session: AsyncSession, principal: Principal, request: DecisionRequest, row: dict,
-           result: DecisionRead, model: LoadedModel) -> Decision:
-    decision = Decision(
-        id=result.decision_id, company_id=principal.company.id, model_id=model.model_id,
-        model_version=model.version, customer_id=result.customer_id, order_id=result.order_id,
-        decision=result.decision, probability_block=result.probability_block, threshold=result.threshold,
-        request=request.model_dump(mode="json", exclude_none=True),
-        features={name: row.get(name) for name in FEATURE_NAMES},
-        reasons={"reasons": [r.model_dump() for r in result.reasons],
-                 "missing_features": result.missing_features},
-        created_at=result.created_at,
-    )
-    session.add(decision)
-    return decision
+def _records(principal: Principal, requests: list[DecisionRequest], rows: list[dict],
+             results: list[DecisionRead], models: list[LoadedModel]) -> list[LogRecord]:
+    records = [LogRecord(_decision_values(principal, *parts))
+               for parts in zip(requests, rows, results, models, strict=True)]
+    records[0].audit = _audit_values(principal, results)
+    return records
 
 
-def _audit(session: AsyncSession, principal: Principal, decisions: list[Decision]) -> None:
-    if len(decisions) == 1:
-        d = decisions[0]
-        audit.record(session, company_id=principal.company.id, action="decision.made", subject_type="decision",
-                     subject_id=d.id, summary={"order_id": d.order_id, "customer_id": d.customer_id,
-                                               "decision": d.decision, "model_version": d.model_version},
-                     actor=principal.jti)
-        return
-    blocked = sum(d.decision == BLOCK for d in decisions)
-    audit.record(session, company_id=principal.company.id, action="decision.batch", subject_type="decision",
-                 subject_id=decisions[0].id, summary={"count": len(decisions), "blocked": blocked,
-                                                      "first_decision_id": decisions[0].id},
-                 actor=principal.jti)
+def _decision_values(principal: Principal, request: DecisionRequest, row: dict, result: DecisionRead,
+                     model: LoadedModel) -> dict:
+    return {
+        "id": result.decision_id, "company_id": principal.company.id, "model_id": model.model_id,
+        "model_version": model.version, "customer_id": result.customer_id, "order_id": result.order_id,
+        "decision": result.decision, "probability_block": result.probability_block,
+        "threshold": result.threshold, "request": request.model_dump(mode="json", exclude_none=True),
+        "features": {name: row.get(name) for name in FEATURE_NAMES},
+        "reasons": {"reasons": [r.model_dump() for r in result.reasons],
+                    "missing_features": result.missing_features},
+        "created_at": result.created_at,
+    }
 
 
-async def get_owned(session: AsyncSession, principal: Principal, decision_id: str) -> Decision:
+def _audit_values(principal: Principal, results: list[DecisionRead]) -> dict:
+    """One event per request: the decision, or the batch with its counts."""
+    first = results[0]
+    if len(results) == 1:
+        summary = {"order_id": first.order_id, "customer_id": first.customer_id, "decision": first.decision,
+                   "model_version": first.model_version}
+        action = "decision.made"
+    else:
+        summary = {"count": len(results), "blocked": sum(r.decision == BLOCK for r in results),
+                   "first_decision_id": first.decision_id}
+        action = "decision.batch"
+    return audit.event_values(company_id=principal.company.id, action=action, subject_type="decision",
+                              subject_id=first.decision_id, summary=summary, actor=principal.jti)
+
+
+async def get_owned(session: AsyncSession, engine: DecisionEngine, principal: Principal,
+                    decision_id: str) -> Decision:
+    await engine.log.flush()
     decision = await session.get(Decision, decision_id)
     if decision is None or decision.company_id != principal.company.id:
         raise NotFound(f"Decision {decision_id} was not found.")
     return decision
 
 
-async def list_owned(session: AsyncSession, principal: Principal, *, customer_id, decision, since, until,
-                     cursor: str | None, limit: int) -> tuple[list[Decision], str | None]:
+async def list_owned(session: AsyncSession, engine: DecisionEngine, principal: Principal, *, customer_id,
+                     decision, since, until, cursor: str | None, limit: int) -> tuple[list[Decision], str | None]:
     after = _parse_cursor(cursor)
+    await engine.log.flush()
     rows = await decisions_db.query_decisions(session, principal.company.id, customer_id=customer_id,
                                               decision=decision, since=since, until=until, after=after,
                                               limit=limit + 1)

@@ -30,7 +30,8 @@ async def test_training_interrupted_by_a_crash_resumes(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
     await asyncio.to_thread(upgrade, url)
     env = {"CREDITGATE_ENV": "test", "CREDITGATE_JWT_SECRET": TEST_SECRET, "CREDITGATE_DATABASE_URL": url,
-           "CREDITGATE_LOG_LEVEL": "WARNING", "CREDITGATE_TRAINING_THREADS": "1"}
+           "CREDITGATE_LOG_LEVEL": "WARNING", "CREDITGATE_TRAINING_THREADS": "1",
+           "CREDITGATE_DECISION_JOURNAL_DIR": str(tmp_path / "journal")}
     import os
 
     app = AppProcess(os.environ | env, tmp_path / "app.log")
@@ -49,5 +50,15 @@ async def test_training_interrupted_by_a_crash_resumes(tmp_path):
             assert finished["attempts"] == 2
             assert [m["version"] for m in await api.models()] == [1]
             assert (await api.dataset(dataset["id"]))["status"] == "trained"
+
+            # decisions answered just before a kill are journaled, and written after the restart
+            made = [await api.decide({"order_id": f"K{n}", "customer_id": "C000001", "amount": 1000.0 + n,
+                                      "payment_terms_days": 28}) for n in range(150)]
+            app.kill()
+            await app.start()
+            listed = await api.request("GET", "/v1/decisions", params={"customer_id": "C000001", "limit": 500})
+            assert {d["decision_id"] for d in listed["items"]} == {d["decision_id"] for d in made}
+            events = await api.audit_events(action="decision.made", limit=500)
+            assert len(events["items"]) == 150
     finally:
         app.stop()

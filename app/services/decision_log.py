@@ -1,0 +1,217 @@
+"""Decisions leave the request path without ever being lost.
+
+A decision (with its audit event) is appended to a local journal file with one `write` call — in
+the kernel's page cache it survives the process being killed — and the response goes out. A
+background task writes what accumulated to the database in one transaction (group commit), then
+deletes the journal segments it covered. At start, journals left by a dead process (their owner's
+lock is free) are replayed; rows already in the database are skipped by decision id.
+
+Without a journal directory the same writer runs, but each request waits for the group commit
+that holds its decision (durable before the response, at the cost of the commit's latency).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.db.audit import AuditEvent
+from app.db.decisions import Decision
+from app.db.engine import transaction
+
+logger = logging.getLogger("app.decisions")
+MAX_PER_COMMIT = 2_000
+RETRY_SECONDS = 1.0
+
+
+@dataclass
+class LogRecord:
+    decision: dict[str, Any]
+    audit: dict[str, Any] | None = None
+    done: asyncio.Future | None = field(default=None, compare=False)
+
+    def encode(self) -> bytes:
+        return orjson.dumps({"decision": self.decision, "audit": self.audit}) + b"\n"
+
+    @classmethod
+    def decode(cls, line: bytes) -> LogRecord:
+        raw = orjson.loads(line)
+        decision = raw["decision"] | {"created_at": datetime.fromisoformat(raw["decision"]["created_at"])}
+        audit = raw["audit"]
+        if audit is not None:
+            audit = audit | {"created_at": datetime.fromisoformat(audit["created_at"])}
+        return cls(decision, audit)
+
+
+class DecisionLog:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Path | None) -> None:
+        self.sessions = sessions
+        self.directory = directory
+        self.owner = uuid.uuid4().hex
+        self._pending: list[LogRecord] = []
+        self._closed_segments: list[Path] = []
+        self._segment: Path | None = None
+        self._fd: int | None = None
+        self._lock_fd: int | None = None
+        self._sequence = 0
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._task: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        if self.directory is not None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._lock_fd = os.open(self.directory / f"{self.owner}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            await self.recover()
+            self._rotate()
+        self._task = asyncio.create_task(self._run(), name="decision-log-writer")
+
+    async def stop(self, timeout: float = 10.0) -> None:
+        with contextlib.suppress(TimeoutError):  # what is left stays in the journal for the next start
+            await asyncio.wait_for(self.flush(), timeout)
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._fd is not None:
+            os.close(self._fd)
+            if not self._pending:
+                self._segment.unlink(missing_ok=True)
+        if self._lock_fd is not None:
+            if not self._pending:
+                (self.directory / f"{self.owner}.lock").unlink(missing_ok=True)
+            os.close(self._lock_fd)
+
+    async def write(self, records: list[LogRecord]) -> None:
+        """Durable when this returns: in the journal, or (without one) committed to the database."""
+        if self._fd is not None:
+            os.write(self._fd, b"".join(r.encode() for r in records))
+            self._enqueue(records)
+            return
+        future = asyncio.get_running_loop().create_future()
+        records[-1].done = future
+        self._enqueue(records)
+        await future
+
+    async def flush(self) -> None:
+        """Wait until everything appended so far is in the database (read-your-writes)."""
+        while not self._idle.is_set():
+            self._wake.set()
+            await self._idle.wait()
+
+    def _enqueue(self, records: list[LogRecord]) -> None:
+        self._pending.extend(records)
+        self._idle.clear()
+        self._wake.set()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._pending:
+                try:
+                    await self._commit_pending()
+                except Exception:
+                    logger.exception("decisions not written yet, retrying")
+                    await asyncio.sleep(RETRY_SECONDS)
+            self._idle.set()
+
+    async def _commit_pending(self) -> None:
+        batch, self._pending = self._pending[:MAX_PER_COMMIT], self._pending[MAX_PER_COMMIT:]
+        covered: list[Path] = []
+        if self._fd is not None and not self._pending:
+            # New appends go to a new segment; every record of the closed ones is committed or in `batch`.
+            self._rotate()
+            covered = list(self._closed_segments)
+        try:
+            async with transaction(self.sessions) as session:
+                await insert_records(session, batch, skip_existing=False)
+        except BaseException as exc:
+            self._pending[:0] = batch
+            for record in batch:
+                if record.done is not None and not isinstance(exc, Exception):
+                    record.done.cancel()
+            raise
+        for record in batch:
+            if record.done is not None and not record.done.done():
+                record.done.set_result(None)
+        for segment in covered:
+            segment.unlink(missing_ok=True)
+            self._closed_segments.remove(segment)
+
+    def _rotate(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._closed_segments.append(self._segment)
+        self._sequence += 1
+        self._segment = self.directory / f"{self.owner}-{self._sequence:08d}.jsonl"
+        self._fd = os.open(self._segment, os.O_CREAT | os.O_WRONLY | os.O_APPEND, 0o600)
+
+    async def recover(self) -> int:
+        """Replay the journals of owners that died (their lock file is no longer locked)."""
+        replayed = 0
+        for lock_path in sorted(self.directory.glob("*.lock")):
+            owner = lock_path.stem
+            if owner == self.owner or (lock_fd := _try_lock(lock_path)) is None:
+                continue
+            try:  # holding the dead owner's lock, so no other starting process replays it too
+                for segment in sorted(self.directory.glob(f"{owner}-*.jsonl")):
+                    records = _read_segment(segment)
+                    async with transaction(self.sessions) as session:
+                        replayed += await insert_records(session, records, skip_existing=True)
+                    segment.unlink()
+                lock_path.unlink(missing_ok=True)
+            finally:
+                os.close(lock_fd)
+        if replayed:
+            logger.warning("decisions recovered from the journal", extra={"decisions": replayed})
+        return replayed
+
+
+async def insert_records(session: AsyncSession, records: list[LogRecord], *, skip_existing: bool) -> int:
+    if skip_existing and records:
+        ids = [r.decision["id"] for r in records]
+        existing = set(await session.scalars(select(Decision.id).where(Decision.id.in_(ids))))
+        records = [r for r in records if r.decision["id"] not in existing]
+    if not records:
+        return 0
+    await session.execute(insert(Decision), [r.decision for r in records])
+    events = [r.audit for r in records if r.audit is not None]
+    if events:
+        await session.execute(insert(AuditEvent), events)
+    return len(records)
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor holding the lock, or None when its owner is alive."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        os.close(fd)
+        return None
+
+
+def _read_segment(path: Path) -> list[LogRecord]:
+    records = []
+    for line in path.read_bytes().splitlines():
+        try:
+            records.append(LogRecord.decode(line))
+        except (orjson.JSONDecodeError, KeyError, ValueError):
+            logger.error("unreadable journal line skipped", extra={"segment": str(path)})  # a torn last write
+    return records
