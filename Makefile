@@ -23,3 +23,6 @@ bench-ingest: install
 
 bench-training: install
 	.venv/bin/python -m benchmarks training
+
+lint: install
+	.venv/bin/ruff check app tests benchmarks

@@ -45,7 +45,6 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1)
 
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
-    batch_max_items: int = Field(default=500, ge=1, le=5000)
     min_orders_per_outcome: int = Field(default=50, ge=1)
     ingest_batches_per_commit: int = Field(default=8, ge=1)
 

@@ -146,7 +146,8 @@ def run(quick: bool = False) -> None:
     n_latency, seconds = (800, 3) if quick else (3_000, 10)
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
-        env = {"CREDITGATE_DATABASE_URL": f"sqlite+aiosqlite:///{db}"}
+        env = {"CREDITGATE_DATABASE_URL": f"sqlite+aiosqlite:///{db}",
+               "CREDITGATE_DECISION_JOURNAL_DIR": f"{tmp}/journal"}
         from app.db.migrations import upgrade
 
         upgrade(env["CREDITGATE_DATABASE_URL"])
@@ -163,6 +164,11 @@ def run(quick: bool = False) -> None:
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
                 "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)],
             }
+        with server("app.main:create_app", env, workers=2) as (url, pid):
+            asyncio.run(latency(url, "/v1/decisions", order_bodies(customer_ids, 0, every_customer=True), headers))
+            asyncio.run(latency(url, "/v1/decisions", order_bodies(customer_ids, 0, every_customer=True), headers))
+            results["creditgate_2_workers"] = {
+                "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)]}
         booster_file(db, Path(tmp) / "model.ubj")
         bare_bodies = feature_bodies(db, n_latency)
         with server("benchmarks.bare_app:app", {"BENCH_BOOSTER": str(Path(tmp) / "model.ubj")},
@@ -184,6 +190,9 @@ def report(results: dict) -> None:
         for t in block["throughput"]:
             rows.append([label, t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
                          t.get("requests_per_s"), t.get("cpu_ms_per_request")])
+    for t in results["creditgate_2_workers"]["throughput"]:
+        rows.append(["creditgate, 2 uvicorn workers", t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
+                     t.get("requests_per_s"), "-"])
     table("decisions", ["endpoint", "conns", "server p50 ms", "server p99 ms", "client p50 ms", "client p99 ms",
                         "req/s", "CPU ms/req"], rows)
     ratio = [o["cpu_ms_per_request"] / b["cpu_ms_per_request"]

@@ -104,7 +104,8 @@ def run_sqlite(data, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'ingest.db'}"
         upgrade(url)
-        env = {"CREDITGATE_DATABASE_URL": url, "CREDITGATE_AUTO_TRAIN": "false"}
+        env = {"CREDITGATE_DATABASE_URL": url, "CREDITGATE_AUTO_TRAIN": "false",
+               "CREDITGATE_DECISION_JOURNAL_DIR": f"{tmp}/journal"}
         with server("app.main:create_app", env) as (base, _):
             http_s = asyncio.run(through_http(base, data, concurrency))
         baseline_db = Path(tmp) / "baseline.db"
@@ -122,7 +123,8 @@ def run_kafka_pg(data, concurrency: int) -> dict:
             await asyncio.to_thread(upgrade, base_url)
             async with local_broker() as bootstrap:
                 env = {"CREDITGATE_DATABASE_URL": url, "CREDITGATE_KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-                       "CREDITGATE_AUTO_TRAIN": "false", "CREDITGATE_KAFKA_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}"}
+                       "CREDITGATE_AUTO_TRAIN": "false", "CREDITGATE_DECISION_JOURNAL_DIR": "",
+                       "CREDITGATE_KAFKA_TOPIC_PREFIX": f"bench{uuid.uuid4().hex[:6]}"}
                 with server("app.main:create_app", env) as (base, _):
                     http_s = await through_http(base, data, concurrency)
             base_s = await pg_copy(base_url, data)
@@ -140,7 +142,8 @@ def run(quick: bool = False) -> None:
     rows = total_rows(data)
     runs = [run_sqlite(data, 8), run_kafka_pg(data, 8)]
     for r in runs:
-        r |= {"rows": rows, "rows_per_s": round(rows / r["http_s"]), "baseline_rows_per_s": round(rows / r["baseline_s"])}
+        r |= {"rows": rows, "rows_per_s": round(rows / r["http_s"]),
+              "baseline_rows_per_s": round(rows / r["baseline_s"])}
         r["share_of_baseline"] = round(r["rows_per_s"] / r["baseline_rows_per_s"], 3)
     table("ingest", ["mode", "rows", "HTTP->queue->DB rows/s", "baseline", "baseline rows/s", "share"],
           [[r["mode"], r["rows"], r["rows_per_s"], r["baseline"], r["baseline_rows_per_s"],

@@ -12,7 +12,6 @@ import polars as pl
 from app.ml.explain import reasons
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
 from app.ml.training import TrainConfig, train
-
 from tests.ml.synthetic import Dataset, make_dataset
 
 
@@ -53,7 +52,7 @@ def _live_decision(data: Dataset, order_id: str, model) -> Callable[[], object]:
 def main() -> None:
     for n_orders, n_customers in ((100_000, 10_000), (1_000_000, 50_000)):
         data = make_dataset(n_orders, n_customers, seed=1)
-        print(f"build_features {n_orders:>9,} orders: {_seconds(lambda: _features(data), 3):.3f} s")
+        print(f"build_features {n_orders:>9,} orders: {_seconds(lambda data=data: _features(data), 3):.3f} s")
     data = make_dataset(100_000, 10_000, seed=1)
     features = _features(data)
     started = time.perf_counter()

@@ -14,9 +14,9 @@ import polars as pl
 import xgboost as xgb
 
 from app.db.bulk import bulk_insert
+from app.db.companies import Company
 from app.db.datasets import Dataset
 from app.db.engine import make_engine, make_sessionmaker
-from app.db.companies import Company
 from app.db.records import TABLES
 from app.demo import generate
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix

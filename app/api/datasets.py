@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, status
 
 from app.api.deps import CurrentPrincipal, SessionDep
+from app.errors import InvalidInput
 from app.schemas.common import Page, problem_responses
 from app.schemas.datasets import (
     ITEM_SCHEMAS,
@@ -18,10 +19,8 @@ from app.schemas.datasets import (
     DatasetSummary,
     Kind,
 )
-from app.services import audit
+from app.services import audit, ingestion
 from app.services import datasets as service
-from app.services import ingestion
-from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 

@@ -9,29 +9,22 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.engine import after_commit, run_after_commit
+from app.db.engine import after_commit, transaction
 from app.errors import Unauthorized
 from app.services.companies import Principal, authenticate
 from app.settings import Settings
+
 
 async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error.
-
-    Callbacks registered in ``session.info["after_commit"]`` run after the commit and before
-    the response is sent (the dependency uses ``scope="function"``).
-    """
-    async with request.app.state.sessions() as session:
-        try:
-            yield session
-            await session.commit()
-        except BaseException:
-            await session.rollback()
-            raise
-        await run_after_commit(session)
+    """One transaction per request: commit on success, roll back on any error; callbacks in
+    ``session.info["after_commit"]`` run after the commit. With ``scope="function"`` (below) all of
+    it happens before the response is sent, so a 2xx means the change is durable."""
+    async with transaction(request.app.state.sessions) as session:
+        yield session
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

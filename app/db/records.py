@@ -16,38 +16,10 @@ from sqlalchemy import (
 )
 
 from app.db.base import Base, BigIntPK
+from app.domain.serasa import NEGATIVE_AMOUNT_FIELDS, NEGATIVE_COUNT_FIELDS, PAYMENT_FIELDS, SUPPLIER_FIELDS
 
 MONEY = Numeric(14, 2, asdecimal=False)
 PERCENT = Numeric(5, 2, asdecimal=False)
-
-PAYMENT_FIELDS = (
-    "paid_on_time",
-    "paid_cash",
-    "paid_8_15_days_late",
-    "paid_16_30_days_late",
-    "paid_31_60_days_late",
-    "paid_over_60_days_late",
-)
-SUPPLIER_FIELDS = (
-    "suppliers_0_6_months",
-    "suppliers_6_12_months",
-    "suppliers_1_3_years",
-    "suppliers_3_5_years",
-    "suppliers_5_10_years",
-    "suppliers_over_10_years",
-    "suppliers_inactive",
-)
-NEGATIVE_COUNT_FIELDS = (
-    "pefin_count",
-    "refin_count",
-    "overdue_debts_count",
-    "bankruptcy_count",
-    "bounced_checks_count",
-    "recheque_count",
-    "bankruptcy_participation_count",
-)
-NEGATIVE_AMOUNT_FIELDS = ("pefin_amount", "refin_amount", "overdue_debts_amount")
-
 
 def _owner_columns() -> list[Column]:
     return [

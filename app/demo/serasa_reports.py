@@ -7,24 +7,8 @@ import polars as pl
 
 from app.demo.arrays import CUSTOMER_INDEX, date_series, event_days
 from app.demo.population import Population
+from app.domain.serasa import PAYMENT_FIELDS, SUPPLIER_FIELDS
 
-PAYMENT_COLUMNS = (
-    "paid_on_time",
-    "paid_cash",
-    "paid_8_15_days_late",
-    "paid_16_30_days_late",
-    "paid_31_60_days_late",
-    "paid_over_60_days_late",
-)
-SUPPLIER_COLUMNS = (
-    "suppliers_0_6_months",
-    "suppliers_6_12_months",
-    "suppliers_1_3_years",
-    "suppliers_3_5_years",
-    "suppliers_5_10_years",
-    "suppliers_over_10_years",
-    "suppliers_inactive",
-)
 # Negative records: (count column, amount column or None, base rate, risk sensitivity).
 _NEGATIVES = (
     ("pefin_count", "pefin_amount", 0.030, 1.4),
@@ -49,9 +33,9 @@ def build_serasa_reports(rng: np.random.Generator, population: Population) -> pl
     columns = {
         CUSTOMER_INDEX: customer.astype(np.int64),
         "queried_at": date_series("queried_at", day),
-        **_shares(rng, PAYMENT_COLUMNS, _payment_alphas(risk)),
+        **_shares(rng, PAYMENT_FIELDS, _payment_alphas(risk)),
         "inquiries_count": _inquiries(rng, risk, population.log_size[customer]),
-        **_shares(rng, SUPPLIER_COLUMNS, _supplier_alphas(risk, age_years)),
+        **_shares(rng, SUPPLIER_FIELDS, _supplier_alphas(risk, age_years)),
         **negatives,
         "score": pl.Series("score", _score(rng, risk, negative_count), nan_to_null=True),
     }

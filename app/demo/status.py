@@ -13,18 +13,11 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from app.domain.serasa import NEGATIVE_COUNT_FIELDS
+
 _INTERCEPT = -0.95
 _CUSTOMER_NOISE = 0.5
 _ORDER_NOISE = 1.2
-_NEGATIVE_COUNTS = (
-    "pefin_count",
-    "refin_count",
-    "overdue_debts_count",
-    "bankruptcy_count",
-    "bounced_checks_count",
-    "recheque_count",
-    "bankruptcy_participation_count",
-)
 
 
 @dataclass(frozen=True)
@@ -45,7 +38,7 @@ def report_signals(reports: pl.DataFrame) -> dict[str, np.ndarray]:
     )
     signals = reports.select(
         (late + 0.3 * pl.col("paid_8_15_days_late")).alias("late_share"),
-        pl.sum_horizontal(_NEGATIVE_COUNTS).alias("negative_records"),
+        pl.sum_horizontal(NEGATIVE_COUNT_FIELDS).alias("negative_records"),
         pl.col("score").fill_null(float("nan")),
     )
     return {name: signals[name].to_numpy() for name in signals.columns}

@@ -108,7 +108,7 @@ def live_features(
     `ordered_at` is naive UTC (an aware value is converted to UTC). The order itself need not be
     in the snapshot's history; if it is, it is not seen (only earlier instants count).
     """
-    return dict(zip(FEATURE_NAMES, _values(snapshot, ordered_at, amount, payment_terms_days)))
+    return dict(zip(FEATURE_NAMES, _values(snapshot, ordered_at, amount, payment_terms_days), strict=True))
 
 
 def features_row(

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from app.domain.serasa import NEGATIVE_AMOUNT_FIELDS, NEGATIVE_COUNT_FIELDS, PAYMENT_FIELDS, SUPPLIER_FIELDS
 from app.ml.errors import SchemaError
 
 CUSTOMERS: dict[str, pl.DataType] = {
@@ -27,32 +28,9 @@ CREDIT_LIMITS: dict[str, pl.DataType] = {
     "valid_from": pl.Date(),
 }
 
-SERASA_PERCENT_FIELDS: tuple[str, ...] = (
-    "paid_on_time",
-    "paid_cash",
-    "paid_8_15_days_late",
-    "paid_16_30_days_late",
-    "paid_31_60_days_late",
-    "paid_over_60_days_late",
-    "suppliers_0_6_months",
-    "suppliers_6_12_months",
-    "suppliers_1_3_years",
-    "suppliers_3_5_years",
-    "suppliers_5_10_years",
-    "suppliers_over_10_years",
-    "suppliers_inactive",
-)
-SERASA_COUNT_FIELDS: tuple[str, ...] = (
-    "inquiries_count",
-    "pefin_count",
-    "refin_count",
-    "overdue_debts_count",
-    "bankruptcy_count",
-    "bounced_checks_count",
-    "recheque_count",
-    "bankruptcy_participation_count",
-)
-SERASA_AMOUNT_FIELDS: tuple[str, ...] = ("pefin_amount", "refin_amount", "overdue_debts_amount")
+SERASA_PERCENT_FIELDS: tuple[str, ...] = (*PAYMENT_FIELDS, *SUPPLIER_FIELDS)
+SERASA_COUNT_FIELDS: tuple[str, ...] = ("inquiries_count", *NEGATIVE_COUNT_FIELDS)
+SERASA_AMOUNT_FIELDS: tuple[str, ...] = NEGATIVE_AMOUNT_FIELDS
 
 SERASA_REPORTS: dict[str, pl.DataType] = {
     "customer_id": pl.String(),

@@ -12,9 +12,9 @@ from app.db import companies as companies_db
 from app.db.base import utcnow
 from app.db.companies import ApiToken, Company
 from app.errors import Conflict, NotFound, Unauthorized
-from app.services.auth_cache import AuthCache
 from app.security import IssuedToken, TokenClaims, decode_token, issue_token
 from app.services import audit
+from app.services.auth_cache import AuthCache
 from app.settings import Settings
 
 

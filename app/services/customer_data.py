@@ -4,6 +4,7 @@ decision replace the stored customer, limits or reports."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
@@ -11,7 +12,7 @@ from datetime import date
 import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db.history import customer_rows
+from app.db.history import Rows, customer_rows
 from app.ml.live import CustomerSnapshot, prepare_snapshot
 from app.ml.schema import SCHEMAS, conform
 from app.schemas.decisions import DecisionContext
@@ -32,24 +33,45 @@ class CustomerDataCache:
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[tuple[str, str, int], CustomerSnapshot] = OrderedDict()
+        self._loading: dict[tuple[str, str, int], asyncio.Future[CustomerSnapshot]] = {}
 
     async def get(self, session: AsyncSession, company_id: str, data_version: int,
                   customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
-        found, missing = {}, []
+        found, missing, waiting = {}, [], {}
         for customer_id in customer_ids:
             key = (company_id, customer_id, data_version)
-            entry = self._entries.get(key)
-            if entry is None:
-                missing.append(customer_id)
-            else:
+            if (entry := self._entries.get(key)) is not None:
                 self._entries.move_to_end(key)
                 found[customer_id] = entry
+            elif key in self._loading:  # another request is reading this customer: share its result
+                waiting[customer_id] = self._loading[key]
+            else:
+                missing.append(customer_id)
         if missing:
-            loaded = await load(session, company_id, missing)
-            for customer_id, snapshot in loaded.items():
-                self._put((company_id, customer_id, data_version), snapshot)
-            found.update(loaded)
+            found.update(await self._load(session, company_id, data_version, missing))
+        for customer_id, future in waiting.items():
+            found[customer_id] = await asyncio.shield(future)
         return found
+
+    async def _load(self, session: AsyncSession, company_id: str, data_version: int,
+                    customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
+        keys = {c: (company_id, c, data_version) for c in customer_ids}
+        futures = {c: asyncio.get_running_loop().create_future() for c in customer_ids}
+        self._loading.update({keys[c]: futures[c] for c in customer_ids})
+        try:
+            loaded = await load(session, company_id, customer_ids)
+        except BaseException as exc:
+            for future in futures.values():
+                future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))
+                future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            for key in keys.values():
+                self._loading.pop(key, None)
+        for customer_id, snapshot in loaded.items():
+            self._put(keys[customer_id], snapshot)
+            futures[customer_id].set_result(snapshot)
+        return loaded
 
     def _put(self, key: tuple[str, str, int], snapshot: CustomerSnapshot) -> None:
         self._entries[key] = snapshot
@@ -59,6 +81,11 @@ class CustomerDataCache:
 
 async def load(session: AsyncSession, company_id: str, customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
     rows = await customer_rows(session, company_id, customer_ids)
+    # Milliseconds of Polars work: in a thread, so the event loop keeps answering other decisions.
+    return await asyncio.to_thread(_snapshots, rows, customer_ids)
+
+
+def _snapshots(rows: dict[str, Rows], customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
     frames = {kind: to_frame(kind, value) for kind, value in rows.items()}
     # The same order uploaded in two datasets counts once (the latest upload wins).
     orders = frames["orders"].unique("order_id", keep="last", maintain_order=True)

@@ -189,10 +189,10 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
         records = [r for r in records if r.decision["id"] not in existing]
     if not records:
         return 0
-    await session.execute(insert(Decision), [r.decision for r in records])
+    await session.execute(insert(Decision.__table__), [r.decision for r in records])
     events = [r.audit for r in records if r.audit is not None]
     if events:
-        await session.execute(insert(AuditEvent), events)
+        await session.execute(insert(AuditEvent.__table__), events)
     return len(records)
 
 

@@ -101,8 +101,7 @@ def _features(index: int, request: DecisionRequest, stored: CustomerSnapshot, no
 def _predict(model: LoadedModel, requests, rows, lang, indexes, results, now) -> None:
     names = model.scoring.feature_names
     X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
-    proba = model.scoring.predict_proba(X)
-    contributions = model.scoring.contributions(X)
+    proba, contributions = model.scoring.score(X)
     for k, (request, row) in enumerate(zip(requests, rows, strict=True)):
         decision = "block" if proba[k] >= model.scoring.threshold else "bill"
         why = reasons(row, contributions[k], names, decision, lang)

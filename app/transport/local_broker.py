@@ -58,7 +58,8 @@ async def local_broker(log_path: Path | None = None) -> AsyncIterator[str]:
     log = log_path.open("wb") if log_path else subprocess.DEVNULL
     command = [str(binary), "broker", "--listener-url", f"tcp://{address}",
                "--advertised-listener-url", f"tcp://{address}", "--storage-engine", "memory://tansu/"]
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen(  # noqa: ASYNC220 - starting a process is immediate; we wait for it below
+        command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     try:
         await wait_for_broker(address, process)
         yield address

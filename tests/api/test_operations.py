@@ -45,7 +45,8 @@ async def test_unknown_route_is_problem_json(client):
 
 
 async def test_body_too_large_is_413(client):
-    response = await client.post("/v1/companies", content=b"x" * 3_000_000, headers={"content-type": "application/json"})
+    response = await client.post("/v1/companies", content=b"x" * 3_000_000,
+                                 headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert "limit" in response.json()["detail"]
 

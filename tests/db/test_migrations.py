@@ -8,10 +8,10 @@ import uuid
 from contextlib import redirect_stdout
 
 import pytest
-from alembic import command
 from sqlalchemy import inspect
 
 import app.db  # noqa: F401
+from alembic import command
 from app.db.base import Base
 from app.db.engine import make_engine
 from app.db.migrations import alembic_config, downgrade, upgrade

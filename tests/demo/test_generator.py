@@ -57,7 +57,7 @@ EXPECTED_SCHEMAS = {
         **{name: pl.Float64 for name in PAYMENT_COLUMNS},
         "inquiries_count": pl.Int64,
         **{name: pl.Float64 for name in SUPPLIER_COLUMNS},
-        **{name: dtype for pair in NEGATIVE_PAIRS for name, dtype in zip(pair, (pl.Int64, pl.Float64))},
+        **{name: dtype for pair in NEGATIVE_PAIRS for name, dtype in zip(pair, (pl.Int64, pl.Float64), strict=True)},
         **{name: pl.Int64 for name in OTHER_NEGATIVE_COUNTS},
         "score": pl.Float64,
     },

@@ -19,7 +19,7 @@ async def upload(api, frames, purpose="training") -> str:
 async def train_and_wait(app, api, frames) -> dict:
     dataset_id = await upload(api, frames)
     await app.state.batch_queue.drain()
-    body = await api.wait_for_dataset(dataset_id, DONE + ("valid",), timeout=60)
+    await api.wait_for_dataset(dataset_id, DONE + ("valid",), timeout=60)
     await app.state.training.wait_idle()
     return await api.wait_for_dataset(dataset_id, DONE, timeout=120)
 

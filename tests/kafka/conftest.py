@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 import pytest_asyncio
+
 from app.main import create_app
 from app.settings import Settings
 from app.transport.local_broker import free_port, local_broker, tansu_binary  # noqa: F401 (free_port re-exported)

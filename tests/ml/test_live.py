@@ -84,7 +84,7 @@ def _case(seed: int) -> Case:
     rng = np.random.default_rng(seed)
     data = generate(customers=300, orders=8000, seed=seed, end=END)
     active = data.orders["customer_id"].unique(maintain_order=True).to_list()
-    roles = dict(zip(ROLES, rng.choice(active, size=len(ROLES), replace=False).tolist()))
+    roles = dict(zip(ROLES, rng.choice(active, size=len(ROLES), replace=False).tolist(), strict=True))
     frames = {
         "customers": _customers(data.customers, roles),
         "credit_limits": _limits(data.credit_limits, data.orders, roles),

@@ -56,3 +56,12 @@ def test_mismatches_are_refused(trained: TrainingResult, model: ScoringModel) ->
         ScoringModel.from_ubjson(b"not a model", FEATURE_NAMES, 0.5)
     with pytest.raises(ModelError):
         model.predict_proba(np.zeros((1, 3), dtype=np.float32))
+
+
+def test_score_equals_inplace_prediction_and_contributions(model: ScoringModel, X: np.ndarray) -> None:
+    proba, contributions = model.score(X)
+    assert np.array_equal(proba, model.predict_proba(X))  # the same probabilities, bit for bit
+    assert np.array_equal(contributions, model.contributions(X))
+    for row in X[:20]:  # one row at a time, as a live decision does
+        single, _ = model.score(row[None, :])
+        assert single[0] == model.predict_proba(row[None, :])[0]
