@@ -13,9 +13,10 @@ from dataclasses import asdict
 from typing import Any
 
 import polars as pl
+from sqlalchemy.engine import make_url
 
 from app.db.engine import make_engine, make_sessionmaker
-from app.db.history import Rows, dataset_rows
+from app.db.history import Rows, dataset_rows, dataset_rows_sqlite
 from app.ml.features import build_features
 from app.ml.model import ScoringModel
 from app.ml.schema import conform
@@ -40,9 +41,16 @@ async def _load(database_url: str, dataset_id: str) -> dict[str, Rows]:
         await engine.dispose()
 
 
+def _read(database_url: str, dataset_id: str) -> dict[str, Rows]:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return dataset_rows_sqlite(url.database, dataset_id)
+    return asyncio.run(_load(database_url, dataset_id))
+
+
 def dataset_features(database_url: str, dataset_id: str) -> tuple[pl.DataFrame, dict[str, float]]:
     started = time.perf_counter()
-    frames = frames_from_rows(asyncio.run(_load(database_url, dataset_id)))
+    frames = frames_from_rows(_read(database_url, dataset_id))
     loaded = time.perf_counter()
     orders = frames["orders"]
     features = build_features(
