@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine = make_engine(settings.database_url, echo=settings.database_echo)
         app.state.engine = engine
         app.state.sessions = sessions = make_sessionmaker(engine)
-        journal = Path(settings.decision_journal_dir) if settings.decision_journal_dir else None
+        journal = journal_directory(settings)
         decision_log = DecisionLog(sessions, journal)
         await decision_log.start()
         app.state.decisions = DecisionEngine(ModelCache(), CustomerDataCache(), decision_log)
@@ -84,6 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _publish_manual_schemas(app)
     return app
+
+
+def journal_directory(settings: Settings) -> Path | None:
+    """One journal folder per database, so processes of different databases never replay each
+    other's decisions."""
+    if not settings.decision_journal_dir:
+        return None
+    database = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+    return Path(settings.decision_journal_dir) / database
 
 
 def _publish_manual_schemas(app: FastAPI) -> None:
