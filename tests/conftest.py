@@ -10,6 +10,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,7 +58,14 @@ async def database_url(request, tmp_path_factory) -> AsyncIterator[str]:
         await asyncio.to_thread(upgrade, url)
         yield url
         return
-    name = f"creditgate_test_{uuid.uuid4().hex[:12]}"
+    async with migrated_pg_database("creditgate_test") as url:
+        yield url
+
+
+@asynccontextmanager
+async def migrated_pg_database(prefix: str) -> AsyncIterator[str]:
+    """A fresh PostgreSQL database built by the migrations, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     url = await create_pg_database(name)
     try:
         await asyncio.to_thread(upgrade, url)

@@ -8,7 +8,6 @@ import asyncio
 import os
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -18,9 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from app.db.migrations import upgrade
 from app.domain.documents import generate_cnpj
-from tests.conftest import BACKENDS, TEST_SECRET, create_pg_database, drop_pg_database, register_company
+from tests.conftest import BACKENDS, TEST_SECRET, migrated_pg_database, register_company
 from tests.factories import make_credit_limit, make_customer, make_order, make_serasa_report
 from tests.kafka.conftest import settled, unique
 from tests.processes import AppProcess
@@ -156,13 +154,8 @@ async def kill_while_storing(app: AppProcess, uploader: Uploader, total: int, rn
 
 @pytest.fixture
 async def crash_database() -> str:
-    name = f"creditgate_crash_{uuid.uuid4().hex[:12]}"
-    url = await create_pg_database(name)
-    try:
-        await asyncio.to_thread(upgrade, url)
+    async with migrated_pg_database("creditgate_crash") as url:
         yield url
-    finally:
-        await drop_pg_database(name)
 
 
 def app_env(database_url: str, bootstrap: str) -> dict[str, str]:
