@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import RequestModel
 from app.schemas.datasets import CreditLimitIn, CustomerIn, SerasaReportIn
-from app.schemas.types import Code, Document, IsoDate, IsoDateTime, Money, Name
+from app.schemas.types import Code, Document, LaxIsoDate, LaxIsoDateTime, Money, Name
 
 MAX_DECISIONS_PER_BATCH = 500
 
@@ -17,25 +17,26 @@ MAX_DECISIONS_PER_BATCH = 500
 class OrderToDecide(RequestModel):
     order_id: Code
     customer_id: Code
-    ordered_at: IsoDateTime | None = Field(default=None, description="ISO 8601; default: now (UTC)")
+    ordered_at: LaxIsoDateTime | None = Field(default=None, description="ISO 8601; default: now (UTC)")
     amount: Money
     payment_terms_days: Annotated[int, Field(ge=0, le=3650, strict=True)]
 
 
 class CustomerContext(CustomerIn):
     customer_id: Code | None = None
+    customer_since: LaxIsoDate
     document: Document | None = None
     name: Name | None = None
 
 
 class CreditLimitContext(CreditLimitIn):
     customer_id: Code | None = None
-    valid_from: IsoDate | None = Field(default=None, description="default: the order's date")
+    valid_from: LaxIsoDate | None = Field(default=None, description="default: the order's date")
 
 
 class SerasaReportContext(SerasaReportIn):
     customer_id: Code | None = None
-    queried_at: IsoDate | None = Field(default=None, description="default: the order's date")
+    queried_at: LaxIsoDate | None = Field(default=None, description="default: the order's date")
 
 
 class DecisionContext(RequestModel):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, Strict, StringConstraints
@@ -26,7 +25,8 @@ def _utc_naive(value: datetime) -> datetime:
 
 
 def _two_decimals(value: float) -> float:
-    if Decimal(str(value)).as_tuple().exponent < -2:
+    # round() is correctly rounded: a value written with at most two decimals is its own rounding.
+    if round(value, 2) != value:
         raise ValueError("must have at most two decimal places (BRL cents)")
     return value
 
@@ -40,12 +40,6 @@ def _valid_document(value: str) -> str:
     raise ValueError("must be a CNPJ (14) or CPF (11) with valid check digits")
 
 
-def _printable(value: str) -> str:
-    if not value.isprintable():
-        raise ValueError("must not contain control characters")
-    return value
-
-
 def _valid_uf(value: str) -> str:
     value = value.upper()
     if value not in UFS:
@@ -53,16 +47,22 @@ def _valid_uf(value: str) -> str:
     return value
 
 
-IsoDate = Annotated[date, BeforeValidator(_iso_text)]
-IsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc_naive)]
+# Batch items are validated from the raw JSON body, where strict dates accept ISO 8601 text and
+# refuse numbers inside pydantic-core. Bodies FastAPI parses first (decisions) are validated as
+# Python objects, where strict would refuse the text itself: there a light check refuses numbers.
+IsoDate = Annotated[date, Strict()]
+IsoDateTime = Annotated[datetime, Strict(), AfterValidator(_utc_naive)]
+LaxIsoDate = Annotated[date, BeforeValidator(_iso_text)]
+LaxIsoDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_utc_naive)]
 # NUMERIC(14, 2) holds up to 999,999,999,999.99
 Money = Annotated[float, Strict(), Field(ge=0, lt=1e12), AfterValidator(_two_decimals)]
 Percent = Annotated[float, Strict(), Field(ge=0, le=100)]
 Count = Annotated[int, Strict(), Field(ge=0, le=1_000_000)]
 Flag = Annotated[bool, Strict()]
-Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64),
-                 AfterValidator(_printable)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-                 AfterValidator(_printable)]
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"  # checked in pydantic-core, no Python call per value
+Code = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64,
+                                        pattern=NO_CONTROL_CHARACTERS)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                        pattern=NO_CONTROL_CHARACTERS)]
 Document = Annotated[str, Strict(), AfterValidator(_valid_document)]
 Uf = Annotated[str, Strict(), AfterValidator(_valid_uf)]

@@ -12,9 +12,9 @@ from tests.factories import batch, make_order
 
 async def test_refused_batch_is_dead_lettered_and_the_next_one_stored(app, client, tenant):
     dataset_id = (await client.post("/v1/datasets", json={}, headers=tenant.headers)).json()["id"]
-    # A staged batch the consumer cannot store (the API refuses a NUL character, so it is staged
-    # directly, as a bug or an older release might have done).
-    poisoned = [make_order("O-\x00")]
+    # A staged batch the consumer cannot store (the API refuses a text amount, so it is staged
+    # directly, as a bug, an older release or a forged broker record might have done).
+    poisoned = [make_order("O-text", amount="12.50")]
     async with app.state.sessions() as session:
         session.add(DatasetBatch(company_id=tenant.company_id, dataset_id=dataset_id, kind="orders",
                                  batch_id="poisoned", items=1, final=False,
