@@ -135,18 +135,6 @@ class DeadLetter(BaseModel):
     reason: str
 
 
-class DatasetRead(ReadModel):
-    id: str
-    name: str | None
-    purpose: Purpose
-    status: str
-    created_at: datetime
-    updated_at: datetime
-    kinds: dict[Kind, KindProgress] = {}
-    dead_letters: list[DeadLetter] = []
-    report: dict[str, Any] | None = None
-
-
 class DatasetSummary(ReadModel):
     id: str
     name: str | None
@@ -154,3 +142,9 @@ class DatasetSummary(ReadModel):
     status: str
     created_at: datetime
     updated_at: datetime
+
+
+class DatasetRead(DatasetSummary):
+    kinds: dict[Kind, KindProgress] = {}
+    dead_letters: list[DeadLetter] = []
+    report: dict[str, Any] | None = None

@@ -17,7 +17,7 @@ from app.db.companies import Company
 from app.db.datasets import Dataset
 from app.db.engine import transaction
 from app.errors import NotFound
-from app.schemas.datasets import DatasetCreate, DatasetRead, DeadLetter, Kind, KindProgress, Purpose
+from app.schemas.datasets import DatasetCreate, DatasetRead, DatasetSummary, DeadLetter, Kind, KindProgress, Purpose
 from app.services import audit
 from app.services.companies import Principal
 from app.settings import Settings
@@ -55,12 +55,7 @@ async def read(session: AsyncSession, dataset: Dataset) -> DatasetRead:
     progress = await datasets_db.progress_by_kind(session, dataset.id)
     dead = await datasets_db.dead_letters(session, dataset.id)
     return DatasetRead(
-        id=dataset.id,
-        name=dataset.name,
-        purpose=Purpose(dataset.purpose),
-        status=dataset.status,
-        created_at=dataset.created_at,
-        updated_at=dataset.updated_at,
+        **DatasetSummary.model_validate(dataset).model_dump(),
         kinds={kind: KindProgress(**progress.get(kind.value, {})) for kind in Kind},
         dead_letters=[DeadLetter(kind=Kind(b.kind), batch_id=b.batch_id, reason=b.error or "") for b in dead],
         report=dataset.report,

@@ -154,6 +154,8 @@ async def _claim(session: AsyncSession, envelope: BatchEnvelope) -> bool:
     dataset = await session.get(Dataset, envelope.dataset_id)
     if dataset is None or dataset.company_id != envelope.company_id:
         raise PermanentFailure(f"dataset {envelope.dataset_id} does not exist for this company")
+    if dataset.status != "receiving":  # its request never got a 202; never change a validated dataset
+        raise PermanentFailure(f"dataset {envelope.dataset_id} is {dataset.status}; the batch came too late")
     try:
         async with session.begin_nested():
             session.add(_receipt_row(envelope, stored=True))

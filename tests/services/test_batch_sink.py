@@ -45,3 +45,29 @@ async def test_database_errors_are_classified(app):
             raise AssertionError("the database accepted invalid input")
     assert is_permanent(refused) and not is_transient(refused)
     assert is_transient(ConnectionResetError()) and not is_permanent(ConnectionResetError())
+
+
+async def test_a_late_unreceipted_batch_never_changes_a_validated_dataset(app, client, tenant):
+    """A batch the broker acknowledged but whose request failed (no receipt), delivered after the
+    dataset was validated, is dead-lettered instead of adding rows to it."""
+    from app.services.batch_sink import BatchSink
+    from app.transport.base import BatchEnvelope
+    from tests.api.test_datasets import upload_all
+    from tests.factories import small_history
+
+    dataset_id = (await client.post("/v1/datasets", json={}, headers=tenant.headers)).json()["id"]
+    await upload_all(client, tenant, dataset_id, small_history())
+    before = await settle(app, client, tenant, dataset_id)
+    assert before["status"] != "receiving"
+    late = BatchEnvelope(tenant.company_id, dataset_id, "orders", "late-1", 1, False,
+                         orjson.dumps([make_order("O-late", "C1")]))
+    dead = []
+
+    async def on_dead(envelope, reason):
+        dead.append(reason)
+
+    await BatchSink(app.state.sessions, app.state.settings).store([late], on_dead=on_dead)
+    after = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
+    assert after["kinds"]["orders"]["rows_stored"] == before["kinds"]["orders"]["rows_stored"]
+    assert "too late" in dead[0]
+    assert after["dead_letters"][0]["batch_id"] == "late-1"
