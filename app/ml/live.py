@@ -100,6 +100,12 @@ def prepare_snapshot(
     )
 
 
+def is_empty(snapshot: CustomerSnapshot) -> bool:
+    """Nothing at all is stored about the customer: no customer row, limit, report or order."""
+    return (snapshot.customer == _NO_CUSTOMER and not snapshot.limit_days and not snapshot.report_days
+            and not snapshot.instants)
+
+
 def live_features(
     snapshot: CustomerSnapshot, *, ordered_at: datetime, amount: float, payment_terms_days: int
 ) -> dict[str, float | None]:

@@ -50,17 +50,24 @@ class BatchSink:
         except Exception as exc:
             if is_transient(exc):
                 raise
-            if len(envelopes) == 1:
-                touched = await self._store_or_dead_letter(envelopes[0], on_dead)
-            else:
-                touched = set()
-                for envelope in envelopes:
-                    touched |= await self._store_or_dead_letter(envelope, on_dead)
+            touched = set()  # one batch per transaction now, to dead-letter only the culprit
+            for envelope in envelopes:
+                touched |= await self._store_or_dead_letter(envelope, on_dead)
         await self.after_store(touched)
 
     async def after_store(self, dataset_ids: set[str]) -> None:
+        """Check whether the datasets became complete. The batches are stored already: a check that
+        fails for another reason than database trouble is logged and never holds storing back (it
+        runs again with the dataset's next batch and at every start)."""
         for dataset_id in sorted(dataset_ids):
-            status = await datasets_service.check_completion(self.sessions, self.settings, dataset_id, self.on_ready)
+            try:
+                status = await datasets_service.check_completion(self.sessions, self.settings, dataset_id,
+                                                                 self.on_ready)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                logger.exception("completion check failed", extra={"dataset_id": dataset_id})
+                continue
             if status == "valid" and self.on_company_change is not None:  # its data version moved
                 self.on_company_change(await datasets_service.owner(self.sessions, dataset_id))
 

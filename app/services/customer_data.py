@@ -18,13 +18,6 @@ from app.ml.schema import SCHEMAS, conform
 from app.schemas.decisions import DecisionContext
 from app.services.training_worker import to_frame
 
-NO_CUSTOMER = (None, None, None, None, None)
-
-
-def is_empty(snapshot: CustomerSnapshot) -> bool:
-    return (snapshot.customer == NO_CUSTOMER and not snapshot.limit_days and not snapshot.report_days
-            and not snapshot.instants)
-
 
 class CustomerDataCache:
     """LRU of snapshots; the company's data version (bumped when a dataset becomes valid, read

@@ -15,12 +15,12 @@ from app.db.decisions import Decision
 from app.errors import Conflict, InvalidInput, NotFound
 from app.ml.explain import missing_features, reasons
 from app.ml.features import FEATURE_NAMES
-from app.ml.live import CustomerSnapshot, live_features
+from app.ml.live import CustomerSnapshot, is_empty, live_features
 from app.ml.model import BLOCK
 from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
 from app.services import audit
 from app.services.companies import Principal
-from app.services.customer_data import CustomerDataCache, is_empty, with_context
+from app.services.customer_data import CustomerDataCache, with_context
 from app.services.decision_log import DecisionLog, LogRecord
 from app.services.model_cache import LoadedModel, ModelCache
 

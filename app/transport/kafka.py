@@ -21,10 +21,8 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.datasets import DatasetBatch
-from app.db.engine import transaction
 from app.errors import ServiceUnavailable
-from app.services.batch_sink import BatchSink, is_permanent, is_transient
-from app.services.ingestion import record_dead_letter
+from app.services.batch_sink import BatchSink, is_transient
 from app.settings import Settings
 from app.transport.base import BatchEnvelope
 
@@ -39,7 +37,6 @@ POLL_MS = 500
 SESSION_TIMEOUT_MS = 6_000
 HEARTBEAT_INTERVAL_MS = 1_000
 REQUEST_TIMEOUT_MS = 15_000
-POISON_ATTEMPTS = 3  # then the poll is stored one batch at a time and the culprit dead-lettered
 MAX_BACKOFF_SECONDS = 10.0
 
 Polled = dict[TopicPartition, list[ConsumerRecord]]
@@ -58,7 +55,6 @@ class KafkaBatchQueue:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
         self._failures = 0
-        self._poisoned = 0
         self._origins: dict[int, ConsumerRecord] = {}
 
     async def start(self) -> None:
@@ -182,34 +178,18 @@ class KafkaBatchQueue:
         except Exception as exc:
             await self._retry_later(consumer, polled, exc)
             return
-        self._failures = self._poisoned = 0
+        self._failures = 0
         await self._commit(consumer, polled)
 
     async def _store(self, envelopes: list[BatchEnvelope]) -> None:
-        if not envelopes:
-            return
-        if self._poisoned < POISON_ATTEMPTS:
+        """The sink stores what it can and dead-letters (through `_dead_letter`) what it never will;
+        anything it raises is trouble to retry, so nothing of the poll is committed."""
+        if envelopes:
             await self.sink.store(envelopes, on_dead=self._dead_letter)
-        else:
-            await self._store_one_by_one(envelopes)
-
-    async def _store_one_by_one(self, envelopes: list[BatchEnvelope]) -> None:
-        """Isolate the batch the sink keeps failing on with a bug or bad data: dead-letter it alone."""
-        for envelope in envelopes:
-            try:
-                await self.sink.store([envelope], on_dead=self._dead_letter)
-            except Exception as exc:
-                if not is_poison(exc):
-                    raise
-                reason = f"unexpected {type(exc).__name__}: {exc}".splitlines()[0]
-                await self._dead_letter(envelope, reason)
-                async with transaction(self.sink.sessions) as session:
-                    await record_dead_letter(session, envelope, reason)
 
     async def _retry_later(self, consumer: AIOKafkaConsumer, polled: Polled, exc: Exception) -> None:
         """Nothing is committed: rewind every partition to the poll's first record and pause."""
         self._failures += 1
-        self._poisoned += is_poison(exc)
         logger.warning("batches not stored, retrying", exc_info=not _infrastructure(exc), extra={
             "error": repr(exc), "attempt": self._failures,
             "offsets": {f"{tp.topic}/{tp.partition}": records[0].offset for tp, records in polled.items()}})
@@ -247,12 +227,6 @@ class KafkaBatchQueue:
 
 def _backoff(attempt: int) -> float:
     return min(MAX_BACKOFF_SECONDS, 0.25 * 2 ** min(attempt, 6))
-
-
-def is_poison(exc: BaseException) -> bool:
-    """True when storing would fail again whatever the infrastructure does; broker trouble and
-    database trouble are retried for ever."""
-    return not isinstance(exc, KafkaError) and is_permanent(exc)
 
 
 def _infrastructure(exc: BaseException) -> bool:

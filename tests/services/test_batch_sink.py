@@ -71,3 +71,20 @@ async def test_a_late_unreceipted_batch_never_changes_a_validated_dataset(app, c
     assert after["kinds"]["orders"]["rows_stored"] == before["kinds"]["orders"]["rows_stored"]
     assert "too late" in dead[0]
     assert after["dead_letters"][0]["batch_id"] == "late-1"
+
+
+async def test_a_failing_completion_check_never_holds_storing_back(app, client, tenant, monkeypatch):
+    from app.services import datasets as datasets_service
+    from app.services.batch_sink import BatchSink
+    from app.transport.base import BatchEnvelope
+
+    async def broken(*args, **kwargs):
+        raise ValueError("a bug in the completion check")
+
+    monkeypatch.setattr(datasets_service, "check_completion", broken)
+    dataset_id = (await client.post("/v1/datasets", json={}, headers=tenant.headers)).json()["id"]
+    envelope = BatchEnvelope(tenant.company_id, dataset_id, "orders", "b-1", 1, False,
+                             orjson.dumps([make_order("O-1", "C1")]))
+    await BatchSink(app.state.sessions, app.state.settings).store([envelope])  # does not raise
+    body = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
+    assert body["kinds"]["orders"]["rows_stored"] == 1 and body["dead_letters"] == []

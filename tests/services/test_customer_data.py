@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from app.ml.live import is_empty
 from app.services import customer_data
-from app.services.customer_data import CustomerDataCache, is_empty
+from app.services.customer_data import CustomerDataCache
 
 
 async def test_concurrent_misses_read_the_database_once(app, tenant, monkeypatch):
