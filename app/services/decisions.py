@@ -102,8 +102,8 @@ def _predict(model: LoadedModel, requests, rows, lang, indexes, results, now) ->
     names = model.scoring.feature_names
     X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
     proba, contributions = model.scoring.score(X)
-    for k, (request, row) in enumerate(zip(requests, rows, strict=True)):
-        decision = "block" if proba[k] >= model.scoring.threshold else "bill"
+    decisions = model.scoring.decide(proba)
+    for k, (request, row, decision) in enumerate(zip(requests, rows, decisions, strict=True)):
         why = reasons(row, contributions[k], names, decision, lang)
         results[indexes[k]] = DecisionRead(
             decision_id=new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
