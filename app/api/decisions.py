@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import CurrentPrincipal, SessionDep
 from app.db.decisions import Decision
@@ -27,21 +27,26 @@ AcceptLanguage = Annotated[str | None, Header(description="pt-BR for reasons in 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
              responses=problem_responses(401, 404, 409, 422),
              summary="Decide one order: bill or block, with its probability and reasons")
-async def decide(body: DecisionRequest, request: Request, principal: CurrentPrincipal, session: SessionDep,
-                 accept_language: AcceptLanguage = None) -> DecisionRead:
-    results = await service.decide(session, request.app.state.decisions, principal, [body],
-                                   service.language(accept_language))
-    return results[0]
+async def decide(body: DecisionRequest, request: Request, principal: CurrentPrincipal,
+                 accept_language: AcceptLanguage = None) -> Response:
+    results = await service.decide(request.app.state.decisions, principal, [body], service.language(accept_language))
+    return _created(results[0])
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
              responses=problem_responses(401, 404, 409, 422),
              summary="Decide up to 500 orders in one vectorised prediction")
 async def decide_batch(body: DecisionBatchRequest, request: Request, principal: CurrentPrincipal,
-                       session: SessionDep, accept_language: AcceptLanguage = None) -> DecisionBatchRead:
-    results = await service.decide(session, request.app.state.decisions, principal, body.orders,
+                       accept_language: AcceptLanguage = None) -> Response:
+    results = await service.decide(request.app.state.decisions, principal, body.orders,
                                    service.language(accept_language))
-    return DecisionBatchRead(results=results)
+    return _created(DecisionBatchRead(results=results))
+
+
+def _created(result: DecisionRead | DecisionBatchRead) -> Response:
+    """The result serialised once by pydantic-core: it is built from validated values, so
+    FastAPI's re-validation against the response model would only repeat the work."""
+    return Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
 
 
 def _read(decision: Decision, detail: bool = False) -> DecisionRead:

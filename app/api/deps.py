@@ -35,13 +35,19 @@ bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/
 
 async def get_principal(
     request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Principal:
+    """The caller, from the authentication cache or, on a miss, read in a short session of its own
+    (so a decision served from memory opens no database session at all)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-    return await authenticate(session, settings, credentials.credentials, request.app.state.auth_cache)
+    cache, token = request.app.state.auth_cache, credentials.credentials
+
+    async def verify() -> Principal:
+        async with request.app.state.sessions() as session:
+            return await authenticate(session, request.app.state.settings, token, cache)
+
+    return await cache.get_or_verify(token, verify)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

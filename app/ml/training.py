@@ -32,7 +32,7 @@ class TrainConfig:
     nthread: int = 2
     num_boost_round: int = 400
     early_stopping_rounds: int = 30
-    max_depth: int = 6
+    max_depth: int = 4  # as accurate as 6 on the demo data, and its TreeSHAP ~3x cheaper (README)
     eta: float = 0.1
     subsample: float = 0.9
     colsample_bytree: float = 0.9

@@ -1,11 +1,17 @@
 """Verified tokens kept for a few seconds, so a decision does not pay two database round trips
 to authenticate. A revocation or a company change in this process is seen at once; one made by
-another replica (or straight in the database) within `auth_cache_seconds` (0 turns caching off)."""
+another replica (or straight in the database) within `auth_cache_seconds` (0 turns caching off).
+
+When an entry expires, the requests carrying that token at that moment share one verification
+(single flight): under load, every connection of a client missed at once, and each opened a
+database session of its own, which stalled them for hundreds of milliseconds every TTL."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -17,6 +23,7 @@ class AuthCache:
         self.ttl = ttl_seconds
         self.capacity = capacity
         self._entries: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._verifying: dict[str, asyncio.Future[Principal]] = {}
 
     def get(self, raw_token: str) -> Principal | None:
         entry = self._entries.get(raw_token)
@@ -26,6 +33,26 @@ class AuthCache:
         if time.monotonic() >= valid_until:
             del self._entries[raw_token]
             return None
+        return principal
+
+    async def get_or_verify(self, raw_token: str, verify: Callable[[], Awaitable[Principal]]) -> Principal:
+        """The cached principal, or the outcome of one `verify()` shared by every request that
+        asks for the same token while it runs (its principal, or its error)."""
+        if (principal := self.get(raw_token)) is not None:
+            return principal
+        if (running := self._verifying.get(raw_token)) is not None:
+            return await asyncio.shield(running)
+        future: asyncio.Future[Principal] = asyncio.get_running_loop().create_future()
+        self._verifying[raw_token] = future
+        try:
+            principal = await verify()
+        except BaseException as exc:
+            future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("verification cancelled"))
+            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            raise
+        finally:
+            self._verifying.pop(raw_token, None)
+        future.set_result(principal)
         return principal
 
     def put(self, raw_token: str, principal: Principal, token_expires_in: float) -> None:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date
 
 import polars as pl
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.history import Rows, customer_rows
 from app.ml.live import CustomerSnapshot, prepare_snapshot
@@ -21,14 +21,15 @@ from app.services.training_worker import to_frame
 
 class CustomerDataCache:
     """LRU of snapshots; the company's data version (bumped when a dataset becomes valid, read
-    with the company on every request) makes new uploads visible in every replica."""
+    with the company on every request) makes new uploads visible in every replica. A miss reads
+    the database in a short session of its own."""
 
     def __init__(self, capacity: int = 50_000) -> None:
         self.capacity = capacity
         self._entries: OrderedDict[tuple[str, str, int], CustomerSnapshot] = OrderedDict()
         self._loading: dict[tuple[str, str, int], asyncio.Future[CustomerSnapshot]] = {}
 
-    async def get(self, session: AsyncSession, company_id: str, data_version: int,
+    async def get(self, sessions: async_sessionmaker[AsyncSession], company_id: str, data_version: int,
                   customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
         found, missing, waiting = {}, [], {}
         for customer_id in customer_ids:
@@ -41,18 +42,19 @@ class CustomerDataCache:
             else:
                 missing.append(customer_id)
         if missing:
-            found.update(await self._load(session, company_id, data_version, missing))
+            found.update(await self._load(sessions, company_id, data_version, missing))
         for customer_id, future in waiting.items():
             found[customer_id] = await asyncio.shield(future)
         return found
 
-    async def _load(self, session: AsyncSession, company_id: str, data_version: int,
+    async def _load(self, sessions: async_sessionmaker[AsyncSession], company_id: str, data_version: int,
                     customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
         keys = {c: (company_id, c, data_version) for c in customer_ids}
         futures = {c: asyncio.get_running_loop().create_future() for c in customer_ids}
         self._loading.update({keys[c]: futures[c] for c in customer_ids})
         try:
-            loaded = await load(session, company_id, customer_ids)
+            async with sessions() as session:
+                loaded = await load(session, company_id, customer_ids)
         except BaseException as exc:
             for future in futures.values():
                 future.set_exception(exc if isinstance(exc, Exception) else RuntimeError("cancelled"))

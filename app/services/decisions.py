@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import decisions as decisions_db
-from app.db import models as models_db
 from app.db.base import new_id, utcnow
 from app.db.decisions import Decision
 from app.errors import Conflict, InvalidInput, NotFound
@@ -28,8 +27,10 @@ from app.services.model_cache import LoadedModel, ModelCache
 @dataclass(frozen=True)
 class DecisionEngine:
     """What the decision path keeps in memory: models, customers' stored history, and the log
-    that writes decisions to the database off the request path."""
+    that writes decisions to the database off the request path. A decision served from memory
+    opens no database session; a cache miss opens a short one (`sessions`)."""
 
+    sessions: async_sessionmaker[AsyncSession]
     models: ModelCache
     customers: CustomerDataCache
     log: DecisionLog
@@ -39,12 +40,12 @@ def language(accept_language: str | None) -> str:
     return "pt-BR" if accept_language and accept_language.strip().lower().startswith("pt") else "en"
 
 
-async def decide(session: AsyncSession, engine: DecisionEngine, principal: Principal,
-                 requests: list[DecisionRequest], lang: str) -> list[DecisionRead]:
+async def decide(engine: DecisionEngine, principal: Principal, requests: list[DecisionRequest],
+                 lang: str) -> list[DecisionRead]:
     """Decide every request (one vectorised prediction per model), store and audit them."""
     now = utcnow().replace(tzinfo=None)
-    models = await _models_for(session, engine, principal, requests)
-    stored = await engine.customers.get(session, principal.company.id, principal.company.data_version,
+    models = await _models_for(engine, principal, requests)
+    stored = await engine.customers.get(engine.sessions, principal.company.id, principal.company.data_version,
                                         sorted({r.order.customer_id for r in requests}))
     rows = [_features(index, request, stored[request.order.customer_id], now) for index, request in
             enumerate(requests)]
@@ -57,30 +58,29 @@ async def decide(session: AsyncSession, engine: DecisionEngine, principal: Princ
     return results  # type: ignore[return-value]
 
 
-async def _models_for(session: AsyncSession, engine: DecisionEngine, principal: Principal,
+async def _models_for(engine: DecisionEngine, principal: Principal,
                       requests: list[DecisionRequest]) -> list[LoadedModel]:
     by_version: dict[int | None, LoadedModel] = {}
     out = []
     for request in requests:
         version = request.model_version
         if version not in by_version:
-            by_version[version] = await _model(session, engine, principal, version)
+            by_version[version] = await _model(engine, principal, version)
         out.append(by_version[version])
     return out
 
 
-async def _model(session: AsyncSession, engine: DecisionEngine, principal: Principal,
-                 version: int | None) -> LoadedModel:
+async def _model(engine: DecisionEngine, principal: Principal, version: int | None) -> LoadedModel:
     if version is None:
         active = principal.company.active_model_id
         if active is None:
             raise Conflict("No model is active yet: upload a training dataset (it trains by itself) or "
                            "activate a version with POST /v1/models/{version}/activate.")
-        return await engine.models.get(session, active)
-    model_id = await models_db.get_version_id(session, principal.company.id, version)
+        return await engine.models.get(engine.sessions, active)
+    model_id = await engine.models.version_id(engine.sessions, principal.company.id, version)
     if model_id is None:
         raise NotFound(f"Model version {version} was not found.")
-    return await engine.models.get(session, model_id)
+    return await engine.models.get(engine.sessions, model_id)
 
 
 def _features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now: datetime) -> dict:

@@ -21,15 +21,13 @@ async def test_concurrent_misses_read_the_database_once(app, tenant, monkeypatch
     cache = CustomerDataCache()
 
     async def ask():
-        async with app.state.sessions() as session:
-            return await cache.get(session, tenant.company_id, 0, ["C-NEW"])
+        return await cache.get(app.state.sessions, tenant.company_id, 0, ["C-NEW"])
 
     results = await asyncio.gather(*(ask() for _ in range(8)))
     assert calls == [["C-NEW"]]
     assert all(r["C-NEW"] is results[0]["C-NEW"] for r in results)
     assert is_empty(results[0]["C-NEW"])
 
-    async with app.state.sessions() as session:
-        await cache.get(session, tenant.company_id, 0, ["C-NEW"])  # cached
-        await cache.get(session, tenant.company_id, 1, ["C-NEW"])  # a new data version reads again
+    await cache.get(app.state.sessions, tenant.company_id, 0, ["C-NEW"])  # cached
+    await cache.get(app.state.sessions, tenant.company_id, 1, ["C-NEW"])  # a new data version reads again
     assert len(calls) == 2
