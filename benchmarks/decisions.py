@@ -141,6 +141,48 @@ def feature_bodies(db: Path, count: int) -> list[bytes]:
     return bodies
 
 
+def batch_throughput(url: str, headers: dict, customer_ids: list[str], size: int, requests: int) -> dict:
+    """Sequential `POST /v1/decisions/batch` of `size` orders on one connection."""
+    orders = [json.loads(b) for b in order_bodies(customer_ids, size * requests)]
+    bodies = [json.dumps({"orders": orders[i : i + size]}).encode() for i in range(0, len(orders), size)]
+    result = asyncio.run(latency(url, "/v1/decisions/batch", bodies, headers, warmup=2))
+    result["orders_per_batch"] = size
+    result["decisions_per_s"] = round(size * 1000 / result["client_p50_ms"])
+    return result
+
+
+def explain_one_row(model_path: Path, names: list[str], rows: list[bytes], threshold: float = 0.5) -> dict:
+    """In-process cost of scoring one row: the service's explainer against XGBoost's own
+    DMatrix + predict + pred_contribs on the same booster (median of each over the rows)."""
+    import statistics
+
+    import xgboost as xgb
+
+    from app.ml.model import ScoringModel
+
+    model = ScoringModel.from_ubjson(model_path.read_bytes(), names, threshold)
+    X = [np.array([[np.nan if v is None else v for v in json.loads(r)["features"]]], dtype=np.float32)
+         for r in rows]
+
+    def median_us(fn) -> float:
+        times = []
+        for x in X:
+            started = time.perf_counter()
+            fn(x)
+            times.append(time.perf_counter() - started)
+        return round(statistics.median(times) * 1e6, 1)
+
+    def by_xgboost(x: np.ndarray) -> None:
+        matrix = xgb.DMatrix(x, nthread=1)
+        model.booster.predict(matrix, validate_features=False)
+        model.booster.predict(matrix, pred_contribs=True, validate_features=False)
+
+    median_us(model.score), median_us(by_xgboost)  # warm up
+    return {"trees": model.booster.num_boosted_rounds(), "fast_explainer": model.explainer is not None,
+            "exact_probability": model.exact_probability, "score_us": median_us(model.score),
+            "xgboost_dmatrix_predict_contribs_us": median_us(by_xgboost)}
+
+
 def run(quick: bool = False) -> None:
     customers, orders = (300, 8_000) if quick else (1_000, 50_000)
     n_latency, seconds = (800, 3) if quick else (3_000, 10)
@@ -163,20 +205,26 @@ def run(quick: bool = False) -> None:
                 "first_decision_of_a_customer": cold,
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
                 "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)],
+                "batch": batch_throughput(url, headers, customer_ids, 100, 10 if quick else 40),
             }
         with server("app.main:create_app", env, workers=2) as (url, pid):
-            asyncio.run(latency(url, "/v1/decisions", order_bodies(customer_ids, 0, every_customer=True), headers))
-            asyncio.run(latency(url, "/v1/decisions", order_bodies(customer_ids, 0, every_customer=True), headers))
+            for _ in range(3):  # each connection lands on either worker: warm both caches
+                asyncio.run(latency(url, "/v1/decisions", order_bodies(customer_ids, 0, every_customer=True),
+                                    headers))
             results["creditgate_2_workers"] = {
                 "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)]}
-        booster_file(db, Path(tmp) / "model.ubj")
+        _, names = booster_file(db, Path(tmp) / "model.ubj")
         bare_bodies = feature_bodies(db, n_latency)
-        with server("benchmarks.bare_app:app", {"BENCH_BOOSTER": str(Path(tmp) / "model.ubj")},
-                    factory=False) as (url, pid):
+        results["explain_one_row"] = explain_one_row(Path(tmp) / "model.ubj", names, bare_bodies)
+        bare_env = {"BENCH_BOOSTER": str(Path(tmp) / "model.ubj")}
+        with server("benchmarks.bare_app:app", bare_env, factory=False) as (url, pid):
             results["bare_inplace_predict"] = {
                 "latency_1_connection": asyncio.run(latency(url, "/predict", bare_bodies, {}, warmup=200)),
                 "throughput": [throughput(url, "/predict", bare_bodies, {}, pid, c, seconds) for c in (16, 64)],
             }
+        with server("benchmarks.bare_app:app", bare_env, factory=False, workers=2) as (url, pid):
+            results["bare_inplace_predict_2_workers"] = {
+                "throughput": [throughput(url, "/predict", bare_bodies, {}, pid, c, seconds) for c in (16, 64)]}
     report(results)
 
 
@@ -185,21 +233,27 @@ def report(results: dict) -> None:
     rows = []
     for label, block in (("creditgate /v1/decisions", ours), ("bare inplace_predict", bare)):
         lat = block["latency_1_connection"]
-        rows.append([label, "1", lat.get("server_p50_ms", "-"), lat.get("server_p99_ms", "-"),
+        rows.append([label, "1", "1", lat.get("server_p50_ms", "-"), lat.get("server_p99_ms", "-"),
                      lat["client_p50_ms"], lat["client_p99_ms"], "-", "-"])
         for t in block["throughput"]:
-            rows.append([label, t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
+            rows.append([label, "1", t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
                          t.get("requests_per_s"), t.get("cpu_ms_per_request")])
-    for t in results["creditgate_2_workers"]["throughput"]:
-        rows.append(["creditgate, 2 uvicorn workers", t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
-                     t.get("requests_per_s"), "-"])
-    table("decisions", ["endpoint", "conns", "server p50 ms", "server p99 ms", "client p50 ms", "client p99 ms",
-                        "req/s", "CPU ms/req"], rows)
+    for label, key in (("creditgate /v1/decisions", "creditgate_2_workers"),
+                       ("bare inplace_predict", "bare_inplace_predict_2_workers")):
+        for t in results[key]["throughput"]:
+            rows.append([label, "2", t["connections"], "-", "-", t.get("p50_ms"), t.get("p99_ms"),
+                         t.get("requests_per_s"), t.get("cpu_ms_per_request")])
+    table("decisions", ["endpoint", "workers", "conns", "server p50 ms", "server p99 ms", "client p50 ms",
+                        "client p99 ms", "req/s", "CPU ms/req"], rows)
     ratio = [o["cpu_ms_per_request"] / b["cpu_ms_per_request"]
              for o, b in zip(ours["throughput"], bare["throughput"], strict=True) if b.get("cpu_ms_per_request")]
     results["cpu_ratio_vs_bare"] = [round(r, 2) for r in ratio]
-    cold = ours["first_decision_of_a_customer"]
+    cold, batch, explain = ours["first_decision_of_a_customer"], ours["batch"], results["explain_one_row"]
     print(f"first decision of a customer (history read from the database): server p50 "
           f"{cold.get('server_p50_ms')} ms, p99 {cold.get('server_p99_ms')} ms")
+    print(f"batch of {batch['orders_per_batch']} orders, 1 connection: p50 {batch['client_p50_ms']} ms "
+          f"({batch['decisions_per_s']:,} decisions/s)")
+    print(f"one row, {explain['trees']} trees: score (probability + TreeSHAP) {explain['score_us']} us, "
+          f"XGBoost DMatrix + predict + pred_contribs {explain['xgboost_dmatrix_predict_contribs_us']} us")
     print(f"CPU per request vs bare endpoint: {', '.join(f'{r:.2f}x' for r in ratio)} (goal <= 3x)")
     print(f"written {save('decisions', results)}")

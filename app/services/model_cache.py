@@ -54,7 +54,9 @@ class ModelCache:
             else:
                 async with sessions() as session:
                     row = await session.get(ModelVersion, model_id)
-            scoring = ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold, nthread=1)
+            # Tens of milliseconds (the booster, the TreeSHAP tables and their check): not on the event loop.
+            scoring = await asyncio.to_thread(ScoringModel.from_ubjson, row.booster, row.feature_names["names"],
+                                              row.threshold, nthread=1)
             loaded = LoadedModel(row.id, row.version, scoring)
             self._models[model_id] = loaded
             while len(self._models) > self.capacity:

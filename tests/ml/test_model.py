@@ -1,7 +1,9 @@
 import numpy as np
 import polars as pl
 import pytest
+import xgboost as xgb
 
+from app.ml import model as model_module
 from app.ml.errors import ModelError
 from app.ml.features import FEATURE_NAMES, feature_matrix
 from app.ml.model import ScoringModel
@@ -65,3 +67,37 @@ def test_score_equals_inplace_prediction_and_contributions(model: ScoringModel, 
     for row in X[:20]:  # one row at a time, as a live decision does
         single, _ = model.score(row[None, :])
         assert single[0] == model.predict_proba(row[None, :])[0]
+
+
+def test_decisions_are_scored_by_the_checked_fast_explainer(model: ScoringModel, X: np.ndarray) -> None:
+    assert model.explainer is not None and model.exact_probability
+    by_xgboost = model._contributions(model._matrix(X))
+    proba, contributions = model.score(X)
+    np.testing.assert_allclose(contributions, by_xgboost, rtol=1e-5, atol=1e-5)
+    raw = model.booster.predict(xgb.DMatrix(X), validate_features=False)
+    assert np.array_equal(proba, raw.astype(np.float64))  # XGBoost's own probability, bit for bit
+
+
+def test_a_model_the_explainer_cannot_serve_is_scored_by_xgboost(
+    trained: TrainingResult, X: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unsupported(booster):
+        raise ModelError("not supported")
+
+    monkeypatch.setattr(model_module.TreeShap, "from_booster", unsupported)
+    fallback = trained.model(nthread=1)
+    assert fallback.explainer is None
+    proba, contributions = fallback.score(X)
+    assert np.array_equal(proba, fallback.predict_proba(X))
+    assert np.array_equal(contributions, fallback._contributions(fallback._matrix(X)))
+
+
+def test_probabilities_not_reproduced_exactly_come_from_xgboost(
+    trained: TrainingResult, X: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = model_module.logistic32
+    monkeypatch.setattr(model_module, "logistic32", lambda margin: np.nextafter(real(margin), np.float32(1)))
+    model = trained.model(nthread=1)
+    assert model.explainer is not None and not model.exact_probability
+    proba, _ = model.score(X)
+    assert np.array_equal(proba, model.predict_proba(X))
