@@ -25,19 +25,29 @@ def decisions(r: dict) -> list[str]:
         f"| server-side p50 / p99, 1 connection | ≤ 1.5 / ≤ 5 ms | {lat['server_p50_ms']} / "
         f"{lat['server_p99_ms']} ms | client round trip {bare['latency_1_connection']['client_p50_ms']} ms |",
     ]
-    for mine, base in zip(ours["throughput"], bare["throughput"], strict=True):
-        out.append(f"| decisions/s, {mine['connections']} connections, 1 worker | ≥ 1,500 | "
-                   f"{mine['requests_per_s']:,.0f} | {base['requests_per_s']:,.0f} |")
-    for t in r.get("creditgate_2_workers", {}).get("throughput", []):
-        out.append(f"| decisions/s, {t['connections']} connections, 2 workers | ≥ 1,500 | "
-                   f"{t['requests_per_s']:,.0f} | |")
+    for workers, mine_key, base_key in ((1, "creditgate", "bare_inplace_predict"),
+                                        (2, "creditgate_2_workers", "bare_inplace_predict_2_workers")):
+        base_runs = r.get(base_key, {}).get("throughput", [])
+        for n, mine in enumerate(r.get(mine_key, {}).get("throughput", [])):
+            base = f"{base_runs[n]['requests_per_s']:,.0f}" if n < len(base_runs) else ""
+            out.append(f"| decisions/s, {mine['connections']} connections, {workers} worker{'s' * (workers > 1)} "
+                       f"| ≥ 1,500 | {mine['requests_per_s']:,.0f} (p99 {mine['p99_ms']:,.0f} ms) | {base} |")
     ratio = ", ".join(f"{x:.1f}x" for x in r.get("cpu_ratio_vs_bare", []))
     cpu = " / ".join(f"{t['cpu_ms_per_request']}" for t in ours["throughput"])
     base_cpu = " / ".join(f"{t['cpu_ms_per_request']}" for t in bare["throughput"])
     out += [
-        f"| CPU ms per request (16 / 64 connections) | ≤ 3x bare | {cpu} ({ratio}) | {base_cpu} |",
+        f"| CPU ms per request, 1 worker (16 / 64 connections) | ≤ 3x bare | {cpu} ({ratio}) | {base_cpu} |",
         f"| first decision of a customer (history read, snapshot built) | | p50 {cold['server_p50_ms']} ms | |",
     ]
+    if "batch" in ours:
+        b = ours["batch"]
+        out.append(f"| batch of {b['orders_per_batch']} orders, 1 connection | | p50 {b['client_p50_ms']} ms "
+                   f"({b['decisions_per_s']:,} decisions/s) | |")
+    if "explain_one_row" in r:
+        e = r["explain_one_row"]
+        out.append(f"| probability + TreeSHAP of one row ({e['trees']} trees), in process | | "
+                   f"{e['score_us']} µs | XGBoost DMatrix + predict + pred_contribs "
+                   f"{e['xgboost_dmatrix_predict_contribs_us']} µs |")
     return out
 
 

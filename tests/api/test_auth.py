@@ -144,3 +144,28 @@ async def test_revocation_in_this_replica_is_immediate_despite_the_cache(client,
 
 async def test_garbage_token_refused(client):
     await assert_refused(client, "not.a.jwt")
+
+
+async def test_concurrent_requests_with_an_expired_entry_share_one_verification(client, app, tenant, monkeypatch):
+    from app.services import companies
+
+    app.state.auth_cache.clear()
+    verifications = []
+    real = companies.authenticate
+
+    async def counting(session, settings, raw_token, cache=None):
+        verifications.append(raw_token)
+        await asyncio.sleep(0.05)  # a slow database: every request arrives while it runs
+        return await real(session, settings, raw_token, cache)
+
+    monkeypatch.setattr("app.api.deps.authenticate", counting)
+    responses = await asyncio.gather(*(client.get("/v1/companies/me", headers=tenant.headers) for _ in range(8)))
+    assert [r.status_code for r in responses] == [200] * 8
+    assert verifications == [tenant.token]
+
+
+async def test_a_shared_verification_refuses_every_waiter(client, app, tenant):
+    await deactivate(app, tenant.company_id)
+    app.state.auth_cache.clear()
+    responses = await asyncio.gather(*(client.get("/v1/companies/me", headers=tenant.headers) for _ in range(4)))
+    assert [r.status_code for r in responses] == [401] * 4

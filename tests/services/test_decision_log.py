@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.db.audit import AuditEvent
 from app.db.base import utcnow
 from app.db.decisions import Decision
-from app.services import audit
+from app.services import audit, decision_log
 from app.services.decision_log import DecisionLog, LogRecord
 
 
@@ -50,6 +50,29 @@ async def test_journaled_then_written_in_the_background(app, tenant, tmp_path):
     assert [p for p in tmp_path.glob("*.jsonl") if p.stat().st_size] == []  # covered segments deleted
     await log.stop()
     assert list(tmp_path.iterdir()) == []
+
+
+async def test_journaled_decisions_are_gathered_into_one_commit_until_a_flush(app, tenant, tmp_path, monkeypatch):
+    commits = []
+    real_insert = decision_log.insert_records
+
+    async def counting_insert(session, batch, *, skip_existing):
+        commits.append(len(batch))
+        return await real_insert(session, batch, skip_existing=skip_existing)
+
+    monkeypatch.setattr(decision_log, "insert_records", counting_insert)
+    monkeypatch.setattr(decision_log, "GATHER_SECONDS", 60.0)  # only the flush can end the window
+    log = DecisionLog(app.state.sessions, tmp_path)
+    await log.start()
+    try:
+        await log.write(records(tenant.company_id, 2))
+        await asyncio.sleep(0.05)  # the writer woke up and is gathering
+        await log.write(records(tenant.company_id, 3))
+        await asyncio.wait_for(log.flush(), timeout=30)
+        assert commits == [5]
+        assert await stored(app, tenant.company_id) == (5, 5)
+    finally:
+        await log.stop()
 
 
 async def test_a_dead_process_journal_is_replayed_once(app, tenant, tmp_path):
