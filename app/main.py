@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await runner.stop()
             await decision_log.stop()
             await engine.dispose()
+            gc.unfreeze()  # an app built again in this process (tests) freezes its own start-up
             logger.info("stopped")
 
     app = FastAPI(

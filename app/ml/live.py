@@ -15,9 +15,10 @@ A snapshot describes the stored data it was built from: rebuild it when any of t
 """
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -28,6 +29,7 @@ from app.ml.features import FEATURE_NAMES, SERASA_FEATURES, UFS
 
 _US_PER_DAY = 86_400_000_000
 _EPOCH = datetime(1970, 1, 1)
+_EPOCH_DATE = _EPOCH.date()
 _30_DAYS = 30 * _US_PER_DAY
 _90_DAYS = 90 * _US_PER_DAY
 _REPORT_VALUES = (*SERASA_FEATURES, "score")
@@ -98,6 +100,51 @@ def prepare_snapshot(
         instants=instants,
         totals=totals,
     )
+
+
+def item_snapshot(
+    customer_id: str,
+    customer: Mapping[str, Any] | None = None,
+    credit_limit: Mapping[str, Any] | None = None,
+    serasa_report: Mapping[str, Any] | None = None,
+) -> CustomerSnapshot:
+    """The snapshot `prepare_snapshot` builds from at most one validated item of each kind (a
+    decision's context), in plain Python: a few microseconds instead of ~5 ms of Polars plans.
+    Items are dicts with the upload schema's Python values (dates as `date`); the parity test in
+    tests/ml/test_live.py holds the two functions equal."""
+    limit_days, limits = _item_dated(credit_limit, "valid_from", _limit_values)
+    report_days, reports = _item_dated(serasa_report, "queried_at",
+                                       lambda item: tuple(_float(item.get(name)) for name in _REPORT_VALUES))
+    return CustomerSnapshot(customer_id, _item_customer(customer), limit_days, limits, report_days, reports, (), ())
+
+
+def _item_customer(item: Mapping[str, Any] | None) -> tuple[float | None, ...]:
+    if item is None:
+        return _NO_CUSTOMER
+    state = item.get("state")
+    state = state.strip().upper() if isinstance(state, str) else None
+    since = item.get("customer_since")
+    return (_float(item.get("simples_nacional")), _float(item.get("mei")), _float(item.get("final_consumer")),
+            float(UFS.index(state)) if state in UFS else None, _day(since) if since is not None else None)
+
+
+def _item_dated(item: Mapping[str, Any] | None, date_key: str, values) -> tuple[tuple[int, ...], tuple[tuple, ...]]:
+    if item is None or item.get(date_key) is None:
+        return (), ()
+    return (_day(item[date_key]),), (values(item),)
+
+
+def _limit_values(item: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    limit = _float(item.get("limit_amount"))
+    return limit, (limit if limit is not None and limit > 0 else None)
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _day(value: date) -> int:
+    return (value - _EPOCH_DATE).days
 
 
 def is_empty(snapshot: CustomerSnapshot) -> bool:

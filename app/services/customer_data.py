@@ -9,12 +9,10 @@ from collections import OrderedDict
 from dataclasses import replace
 from datetime import date
 
-import polars as pl
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.history import Rows, customer_rows
-from app.ml.live import CustomerSnapshot, prepare_snapshot
-from app.ml.schema import SCHEMAS, conform
+from app.ml.live import CustomerSnapshot, item_snapshot, prepare_snapshot
 from app.schemas.decisions import DecisionContext
 from app.services.training_worker import to_frame
 
@@ -95,19 +93,16 @@ def with_context(snapshot: CustomerSnapshot, context: DecisionContext | None, or
     """Each context item replaces that part of the stored snapshot (the order history stays)."""
     if context is None:
         return snapshot
-    customer_id = snapshot.customer_id
-    frames = {kind: pl.DataFrame(schema=schema) for kind, schema in SCHEMAS.items()}
-    items = {"customers": context.customer, "credit_limits": context.credit_limit,
-             "serasa_reports": context.serasa_report}
-    dates = {"credit_limits": "valid_from", "serasa_reports": "queried_at"}
-    for kind, item in items.items():
+    items = {}
+    for kind, item, date_key in (("customer", context.customer, None),
+                                 ("credit_limit", context.credit_limit, "valid_from"),
+                                 ("serasa_report", context.serasa_report, "queried_at")):
         if item is not None:
-            values = item.model_dump() | {"customer_id": customer_id}
-            if kind in dates:
-                values[dates[kind]] = values[dates[kind]] or order_date
-            frames[kind] = conform(kind, pl.DataFrame([values]))
-    given = prepare_snapshot(customer_id, frames["customers"], frames["credit_limits"],
-                             frames["serasa_reports"], frames["orders"])
+            values = item.model_dump()
+            if date_key is not None:
+                values[date_key] = values[date_key] or order_date
+            items[kind] = values
+    given = item_snapshot(snapshot.customer_id, **items)
     changes = {}
     if context.customer is not None:
         changes["customer"] = given.customer

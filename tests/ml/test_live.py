@@ -21,7 +21,7 @@ from app.demo import generate
 from app.ml import schema
 from app.ml.errors import FeatureError
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
-from app.ml.live import CustomerSnapshot, features_row, live_features, prepare_snapshot
+from app.ml.live import CustomerSnapshot, features_row, item_snapshot, live_features, prepare_snapshot
 
 from .factories import frame, make_customer, make_limit, make_order, make_report
 
@@ -406,3 +406,26 @@ def test_timings(capsys: pytest.CaptureFixture[str]) -> None:
             f"features_row {row:.1f} µs, prepare_snapshot {prepare:.0f} µs, "
             f"build_features on one target {batch:.0f} µs"
         )
+
+
+ITEM_CASES = [
+    {},
+    {"customer": make_customer()},
+    {"customer": make_customer(state=" rj ", simples_nacional=None, mei=True, customer_since=date(1999, 12, 31))},
+    {"customer": make_customer(state="XX", final_consumer=None)},
+    {"credit_limit": make_limit()},
+    {"credit_limit": make_limit(limit_amount=0.0, valid_from=date(2030, 5, 6))},
+    {"credit_limit": make_limit(valid_from=None)},
+    {"serasa_report": make_report()},
+    {"serasa_report": make_report(score=None, pefin_count=3, pefin_amount=1234.56, queried_at=date(2001, 2, 3))},
+    {"customer": make_customer(), "credit_limit": make_limit(limit_amount=55_000.25), "serasa_report": make_report()},
+]
+
+
+@pytest.mark.parametrize("items", ITEM_CASES)
+def test_item_snapshot_equals_prepare_snapshot_of_one_row_frames(items: dict) -> None:
+    kinds = {"customer": "customers", "credit_limit": "credit_limits", "serasa_report": "serasa_reports"}
+    frames = {kind: frame(kind, [items[name]] if name in items else []) for name, kind in kinds.items()}
+    expected = prepare_snapshot("A", frames["customers"], frames["credit_limits"], frames["serasa_reports"],
+                                frame("orders", []))
+    assert item_snapshot("A", **items) == expected
