@@ -111,8 +111,8 @@ class TreeShap:
     """Exact TreeSHAP (and the margin) of a binary:logistic XGBoost booster."""
 
     def __init__(self, n_features: int, base_margin: float, expected: float, leaf_value: np.ndarray,
-                 slots: _Slots, table: np.ndarray, row_offset: np.ndarray, margin32: _Margin32 | None = None,
-                 splits: tuple[np.ndarray, np.ndarray] | None = None):  # fmt: skip
+                 slots: _Slots, table: np.ndarray, row_offset: np.ndarray, margin32: _Margin32 | None,
+                 splits: tuple[np.ndarray, np.ndarray]):  # fmt: skip
         self.n_features = n_features
         self.base_margin = base_margin
         self.bias = base_margin + expected  # what XGBoost puts in the last column
@@ -152,21 +152,18 @@ class TreeShap:
 
     def contributions(self, X: np.ndarray) -> np.ndarray:
         """TreeSHAP values in log-odds, float64 (n, n_features + 1); the last column is the bias."""
-        X = self._rows(X)
-        out = np.zeros((len(X), self.n_features + 1))
-        for start in range(0, len(X), self._chunk):
-            chunk = X[start : start + self._chunk]
-            out[start : start + len(chunk), self._used] = self._explain(self._patterns(chunk))
-        out[:, -1] += self.bias
-        return out
+        return self._pass(X, with_margin=False)[0]
 
     def explain(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """`contributions(X)` and XGBoost's own float32 margin of each row, bit for bit (its base
         margin plus the leaves reached, added in float32 in tree order), from one pass over the
         splits; the margin is None for models with dropout weights."""
+        return self._pass(X, with_margin=True)
+
+    def _pass(self, X: np.ndarray, with_margin: bool) -> tuple[np.ndarray, np.ndarray | None]:
         X = self._rows(X)
         out = np.zeros((len(X), self.n_features + 1))
-        margin = np.empty(len(X), np.float32) if self._margin32 is not None else None
+        margin = np.empty(len(X), np.float32) if with_margin and self._margin32 is not None else None
         for start in range(0, len(X), self._chunk):
             chunk = X[start : start + self._chunk]
             patterns = self._patterns(chunk)

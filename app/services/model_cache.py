@@ -40,8 +40,7 @@ class ModelCache:
                 self._version_ids[key] = model_id
         return model_id
 
-    async def get(self, sessions: async_sessionmaker[AsyncSession], model: ModelVersion | str) -> LoadedModel:
-        model_id = model if isinstance(model, str) else model.id
+    async def get(self, sessions: async_sessionmaker[AsyncSession], model_id: str) -> LoadedModel:
         loaded = self._models.get(model_id)
         if loaded is not None:
             self._models.move_to_end(model_id)
@@ -49,11 +48,8 @@ class ModelCache:
         async with self._lock:
             if model_id in self._models:
                 return self._models[model_id]
-            if isinstance(model, ModelVersion):
-                row = model
-            else:
-                async with sessions() as session:
-                    row = await session.get(ModelVersion, model_id)
+            async with sessions() as session:
+                row = await session.get(ModelVersion, model_id)
             # Tens of milliseconds (the booster, the TreeSHAP tables and their check): not on the event loop.
             scoring = await asyncio.to_thread(ScoringModel.from_ubjson, row.booster, row.feature_names["names"],
                                               row.threshold, nthread=1)
