@@ -55,19 +55,22 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    """The app's lifespan alone: batch consumers, training jobs; stops on SIGINT or SIGTERM."""
+    """The runtime without the HTTP API: batch consumers and jobs; stops on SIGINT or SIGTERM."""
     import asyncio
     import signal
 
-    from app.main import create_app
+    from app.logs import configure_logging
+    from app.runtime import running
+    from app.settings import get_settings
 
     async def run() -> None:
-        app = create_app()
+        settings = get_settings()
+        configure_logging(settings.log_level)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with app.router.lifespan_context(app):
+        async with running(settings):
             await stop.wait()
 
     asyncio.run(run())

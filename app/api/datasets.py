@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Request, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
+from app.api.deps import BatchQueueDep, CurrentPrincipal, PageParams, SessionDep, SessionsDep
+from app.api.resources import OwnedDataset
+from app.domain.states import Kind
 from app.errors import InvalidInput
 from app.schemas.common import Page, problem_responses
-from app.schemas.datasets import (
-    ITEM_SCHEMAS,
-    BatchIn,
-    BatchReceipt,
-    DatasetCreate,
-    DatasetRead,
-    DatasetSummary,
-    Kind,
-)
-from app.services import audit, ingestion
+from app.schemas.datasets import ITEM_SCHEMAS, BatchIn, BatchReceipt, DatasetCreate, DatasetRead, DatasetSummary
 from app.services import datasets as service
+from app.services import ingestion
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 # Batch bodies are parsed by the service (so a refusal can be audited); their schemas are
 # published here and merged into the OpenAPI document by `openapi_schemas()`.
 _SCHEMAS: dict[str, Any] = {}
+BATCH_PATHS = {Kind.customers: "customers", Kind.credit_limits: "credit-limits",
+               Kind.serasa_reports: "serasa-reports", Kind.orders: "orders"}
 
 
 def _batch_body_doc(kind: Kind) -> dict[str, Any]:
@@ -49,22 +44,14 @@ async def create_dataset(body: DatasetCreate, principal: CurrentPrincipal, sessi
     return DatasetSummary.model_validate(await service.create(session, principal, body))
 
 
-@router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401))
-async def list_datasets(
-    principal: CurrentPrincipal,
-    session: SessionDep,
-    cursor: Annotated[str | None, Query(pattern=r"^\d{1,20}$", description="next_cursor of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> Page[DatasetSummary]:
-    before = datetime.fromtimestamp(int(cursor) / 1e6, UTC) if cursor else None
-    rows = await service.list_owned(session, principal, before, limit + 1)
-    next_cursor = str(int(rows[limit - 1].created_at.timestamp() * 1e6)) if len(rows) > limit else None
-    return Page(items=[DatasetSummary.model_validate(d) for d in rows[:limit]], next_cursor=next_cursor)
+@router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))
+async def list_datasets(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> Page[DatasetSummary]:
+    rows, next_cursor = await service.list_page(session, principal, page)
+    return Page(items=[DatasetSummary.model_validate(d) for d in rows], next_cursor=next_cursor)
 
 
-@router.get("/{dataset_id}", response_model=DatasetRead, responses=problem_responses(401, 404))
-async def read_dataset(dataset_id: str, principal: CurrentPrincipal, session: SessionDep) -> DatasetRead:
-    dataset = await service.get_owned(session, principal, dataset_id)
+@router.get("/{dataset_id}", response_model=DatasetRead, responses=problem_responses(401, 404, 422))
+async def read_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetRead:
     return await service.read(session, dataset)
 
 
@@ -78,35 +65,17 @@ def _batch_route(kind: Kind, path: str):
         summary=f"Upload a batch of {kind.value.replace('_', ' ')} (1-500 items)",
         name=f"upload_{kind.value}",
     )
-    async def upload(dataset_id: str, request: Request, principal: CurrentPrincipal,
-                     session: SessionDep) -> BatchReceipt:
-        dataset = await service.get_owned(session, principal, dataset_id)
-        body = await request.body()
+    async def upload(dataset: OwnedDataset, request: Request, principal: CurrentPrincipal, session: SessionDep,
+                     sessions: SessionsDep, queue: BatchQueueDep) -> BatchReceipt:
         try:
-            batch = ingestion.parse_batch(kind, body)
+            batch = ingestion.parse_batch(kind, await request.body())
         except InvalidInput as exc:
-            await _audit_refusal(request, principal, dataset.id, kind, exc)
+            await ingestion.record_refusal(sessions, principal, dataset, kind, exc)
             raise
-        return await ingestion.accept_batch(session, request.app.state.batch_queue, principal, dataset, kind, batch)
+        return await ingestion.accept_batch(session, queue, principal, dataset, kind, batch)
 
     return upload
 
 
-async def _audit_refusal(request: Request, principal, dataset_id: str, kind: Kind, exc: InvalidInput) -> None:
-    """The request's transaction rolls back with the 422, so the refusal is written on its own."""
-    from app.db.engine import transaction
-
-    summary = {"kind": kind.value, "errors": len(exc.errors or []),
-               "items_with_errors": len({e.get("index") for e in exc.errors or [] if e.get("index") is not None})}
-    async with transaction(request.app.state.sessions) as session:
-        audit.record(session, company_id=principal.company.id, action="batch.refused", subject_type="dataset",
-                     subject_id=dataset_id, summary=summary, actor=principal.jti)
-
-
-for _kind, _path in (
-    (Kind.customers, "customers"),
-    (Kind.credit_limits, "credit-limits"),
-    (Kind.serasa_reports, "serasa-reports"),
-    (Kind.orders, "orders"),
-):
+for _kind, _path in BATCH_PATHS.items():
     _batch_route(_kind, _path)

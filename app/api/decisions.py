@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 
-from app.api.deps import CurrentPrincipal, SessionDep
-from app.db.decisions import Decision
+from app.api.deps import CurrentPrincipal, DecisionsDep, PageParams, SessionDep
+from app.api.resources import OwnedDecision
 from app.schemas.common import Page, problem_responses
 from app.schemas.decisions import (
     DecisionBatchRead,
@@ -18,6 +18,7 @@ from app.schemas.decisions import (
     DecisionRequest,
 )
 from app.services import decisions as service
+from app.services.decisions import Decision, DecisionFilter
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -27,19 +28,18 @@ AcceptLanguage = Annotated[str | None, Header(description="pt-BR for reasons in 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
              responses=problem_responses(401, 404, 409, 422),
              summary="Decide one order: bill or block, with its probability and reasons")
-async def decide(body: DecisionRequest, request: Request, principal: CurrentPrincipal,
+async def decide(body: DecisionRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                  accept_language: AcceptLanguage = None) -> Response:
-    results = await service.decide(request.app.state.decisions, principal, [body], service.language(accept_language))
+    results = await engine.decide(principal, [body], service.language(accept_language))
     return _created(results[0])
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
              responses=problem_responses(401, 404, 409, 422),
              summary="Decide up to 500 orders in one vectorised prediction")
-async def decide_batch(body: DecisionBatchRequest, request: Request, principal: CurrentPrincipal,
+async def decide_batch(body: DecisionBatchRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                        accept_language: AcceptLanguage = None) -> Response:
-    results = await service.decide(request.app.state.decisions, principal, body.orders,
-                                   service.language(accept_language))
+    results = await engine.decide(principal, body.orders, service.language(accept_language))
     return _created(DecisionBatchRead(results=results))
 
 
@@ -62,25 +62,22 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
     return DecisionRead(**values)
 
 
-@router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404))
-async def read_decision(decision_id: str, request: Request, principal: CurrentPrincipal,
-                        session: SessionDep) -> DecisionDetail:
-    return _read(await service.get_owned(session, request.app.state.decisions, principal, decision_id), detail=True)
+@router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404, 422))
+async def read_decision(decision: OwnedDecision) -> DecisionDetail:
+    return _read(decision, detail=True)
 
 
 @router.get("", response_model=Page[DecisionRead], responses=problem_responses(401, 422))
 async def list_decisions(
-    request: Request,
     principal: CurrentPrincipal,
     session: SessionDep,
+    engine: DecisionsDep,
+    page: PageParams,
     customer_id: str | None = None,
     decision: Literal["bill", "block"] | None = None,
     since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
     until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Page[DecisionRead]:
-    rows, next_cursor = await service.list_owned(session, request.app.state.decisions, principal,
-                                                 customer_id=customer_id, decision=decision,
-                                                 since=since, until=until, cursor=cursor, limit=limit)
+    filters = DecisionFilter(customer_id=customer_id, decision=decision, since=since, until=until)
+    rows, next_cursor = await service.list_page(session, engine, principal, filters, page)
     return Page(items=[_read(d) for d in rows], next_cursor=next_cursor)

@@ -1,68 +1,107 @@
-"""Dependencies injected through Annotated aliases."""
+"""Every collaborator a route needs, injected through a typed `Annotated` alias.
+
+This is the only module that reaches the runtime the composition root built (app/runtime.py);
+routes receive services, the session of their transaction and the caller, never `app.state`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db.engine import after_commit, transaction
+from app.domain.principal import Principal
 from app.errors import Unauthorized
-from app.services.companies import Principal, authenticate
+from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
+from app.runtime import Runtime
+from app.services.decisions import DecisionEngine
+from app.services.evaluations import EvaluationService
+from app.services.ingestion import BatchQueue
+from app.services.jobs import Compute
+from app.services.training import TrainingService
 from app.settings import Settings
 
-
-async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+MAX_PAGE = 500
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request: commit on success, roll back on any error; callbacks in
-    ``session.info["after_commit"]`` run after the commit. With ``scope="function"`` (below) all of
-    it happens before the response is sent, so a 2xx means the change is durable."""
-    async with transaction(request.app.state.sessions) as session:
+def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: commit on success, roll back on any error; after-commit work
+    (queued jobs, cache invalidation) runs once committed. With ``scope="function"`` (below) all
+    of it happens before the response is sent, so a 2xx means the change is durable."""
+    async with runtime.transaction() as session:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+def _settings(runtime: RuntimeDep) -> Settings:
+    return runtime.settings
+
+
+def _sessions(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
+    return runtime.sessions
+
+
+def _decisions(runtime: RuntimeDep) -> DecisionEngine:
+    return runtime.decisions
+
+
+def _training(runtime: RuntimeDep) -> TrainingService:
+    return runtime.training
+
+
+def _evaluations(runtime: RuntimeDep) -> EvaluationService:
+    return runtime.evaluations
+
+
+def _batch_queue(runtime: RuntimeDep) -> BatchQueue:
+    return runtime.batch_queue
+
+
+def _compute(runtime: RuntimeDep) -> Compute:
+    return runtime.compute
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
+DecisionsDep = Annotated[DecisionEngine, Depends(_decisions)]
+TrainingDep = Annotated[TrainingService, Depends(_training)]
+EvaluationsDep = Annotated[EvaluationService, Depends(_evaluations)]
+BatchQueueDep = Annotated[BatchQueue, Depends(_batch_queue)]
+ComputeDep = Annotated[Compute, Depends(_compute)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 
 
 async def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    """The caller, from the authentication cache or, on a miss, read in a short session of its own
-    (so a decision served from memory opens no database session at all)."""
+    """The caller, from the authentication cache or verified once (app/services/auth.py)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-    cache, token = request.app.state.auth_cache, credentials.credentials
-
-    async def verify() -> Principal:
-        async with request.app.state.sessions() as session:
-            return await authenticate(session, request.app.state.settings, token, cache)
-
-    return await cache.get_or_verify(token, verify)
+    return await runtime.auth.principal(credentials.credentials)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def forget_company(request: Request, session: AsyncSession, company_id: str) -> None:
-    """Once committed, drop cached principals of a company whose state just changed."""
-    async def forget() -> None:
-        request.app.state.auth_cache.invalidate_company(company_id)
+def page_request(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page")] = 50,
+    cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH,
+                                        description="next_cursor of the previous page")] = None,
+) -> PageRequest:
+    return PageRequest(limit=limit, cursor=cursor)
 
-    after_commit(session, forget)
 
-
-def forget_token(request: Request, session: AsyncSession, jti: str) -> None:
-    async def forget() -> None:
-        request.app.state.auth_cache.invalidate_token(jti)
-
-    after_commit(session, forget)
+PageParams = Annotated[PageRequest, Depends(page_request)]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
-from app.errors import ServiceUnavailable
+from app.api.deps import ComputeDep, SessionsDep
+from app.services import operations
 
 router = APIRouter(tags=["operations"])
 
@@ -17,13 +17,8 @@ async def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-async def readyz(request: Request) -> dict[str, str]:
-    try:
-        async with request.app.state.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except Exception as exc:
-        raise ServiceUnavailable("The database is not reachable.") from exc
-    return {"status": "ready", "database": request.app.state.engine.dialect.name}
+async def readyz(sessions: SessionsDep, compute: ComputeDep) -> dict[str, str]:
+    return await operations.readiness(sessions, compute)
 
 
 @router.get("/metrics", include_in_schema=False)

@@ -127,12 +127,22 @@ class CreditGateClient:
     async def train(self, dataset_id: str) -> dict:
         return await self.request("POST", f"/v1/datasets/{dataset_id}/train")
 
+    async def pages(self, path: str, params: dict | None = None, limit: int = 500) -> list[dict]:
+        """Every item of a paged list (`limit`, `cursor`, `next_cursor`), newest first."""
+        items, query = [], dict(params or {}) | {"limit": limit}
+        while True:
+            page = await self.request("GET", path, params=query)
+            items += page["items"]
+            if page["next_cursor"] is None:
+                return items
+            query["cursor"] = page["next_cursor"]
+
     # models ----------------------------------------------------------------------------------
     async def training_jobs(self) -> list[dict]:
-        return await self.request("GET", "/v1/training-jobs")
+        return await self.pages("/v1/training-jobs")
 
     async def models(self) -> list[dict]:
-        return await self.request("GET", "/v1/models")
+        return await self.pages("/v1/models")
 
     async def model(self, version: int) -> dict:
         return await self.request("GET", f"/v1/models/{version}")
@@ -143,8 +153,16 @@ class CreditGateClient:
     async def compare(self, *versions: int) -> dict:
         return await self.request("GET", "/v1/models/compare", params={"versions": ",".join(map(str, versions))})
 
-    async def evaluate(self, version: int, dataset_id: str) -> dict:
-        return await self.request("POST", f"/v1/models/{version}/evaluations", json={"dataset_id": dataset_id})
+    async def evaluate(self, version: int, dataset_id: str, *, wait: bool = True, timeout: float = 600.0) -> dict:
+        """Queue an evaluation; with `wait`, poll it until it succeeded or failed."""
+        evaluation = await self.request("POST", f"/v1/models/{version}/evaluations", json={"dataset_id": dataset_id})
+        deadline = asyncio.get_running_loop().time() + timeout
+        while wait and evaluation["status"] in ("queued", "running"):
+            if asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.25)
+            evaluation = await self.request("GET", f"/v1/models/{version}/evaluations/{evaluation['id']}")
+        return evaluation
 
     # decisions -------------------------------------------------------------------------------
     async def decide(self, order: dict, *, model_version: int | None = None, context: dict | None = None,

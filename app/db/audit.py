@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ForeignKey, Index, Select, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, BigIntPK, utcnow
@@ -27,18 +26,18 @@ class AuditEvent(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-async def query_events(
-    session: AsyncSession,
+PAGE_KEYS = (AuditEvent.id,)
+
+
+def company_events(
     company_id: str,
     *,
-    action: str | None,
-    subject_type: str | None,
-    subject_id: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    before_id: int | None,
-    limit: int,
-) -> list[AuditEvent]:
+    action: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select:
     query = select(AuditEvent).where(AuditEvent.company_id == company_id)
     filters = {
         AuditEvent.action: action,
@@ -52,7 +51,4 @@ async def query_events(
         query = query.where(AuditEvent.created_at >= since)
     if until is not None:
         query = query.where(AuditEvent.created_at < until)
-    if before_id is not None:
-        query = query.where(AuditEvent.id < before_id)
-    query = query.order_by(AuditEvent.id.desc()).limit(limit)
-    return list(await session.scalars(query))
+    return query

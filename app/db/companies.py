@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, Select, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,10 +46,8 @@ async def get_token(session: AsyncSession, jti: str) -> ApiToken | None:
     return await session.get(ApiToken, jti)
 
 
-async def list_tokens(session: AsyncSession, company_id: str) -> list[ApiToken]:
-    query = (
-        select(ApiToken)
-        .where(ApiToken.company_id == company_id)
-        .order_by(ApiToken.issued_at.desc())
-    )
-    return list(await session.scalars(query))
+TOKEN_PAGE_KEYS = (ApiToken.issued_at, ApiToken.jti)
+
+
+def company_tokens(company_id: str) -> Select:
+    return select(ApiToken).where(ApiToken.company_id == company_id)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, case, func, select, update
+from sqlalchemy import ForeignKey, Index, Select, String, Text, UniqueConstraint, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db.base import Base, BigIntPK, new_id, utcnow
+from app.db.base import Base, BigIntPK, new_id, status_type, utcnow
+from app.domain.states import DatasetStatus, Purpose
 
 
 class Dataset(Base):
@@ -19,8 +20,8 @@ class Dataset(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
     name: Mapped[str | None] = mapped_column(String(200))
-    purpose: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), default="receiving")
+    purpose: Mapped[Purpose] = mapped_column(status_type(Purpose))
+    status: Mapped[DatasetStatus] = mapped_column(status_type(DatasetStatus), default=DatasetStatus.receiving)
     report: Mapped[dict[str, Any] | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -53,14 +54,11 @@ async def get_dataset(session: AsyncSession, company_id: str, dataset_id: str) -
     return dataset if dataset is not None and dataset.company_id == company_id else None
 
 
-async def list_datasets(
-    session: AsyncSession, company_id: str, before: datetime | None, limit: int
-) -> list[Dataset]:
-    query = select(Dataset).where(Dataset.company_id == company_id)
-    if before is not None:
-        query = query.where(Dataset.created_at < before)
-    query = query.order_by(Dataset.created_at.desc(), Dataset.id.desc()).limit(limit)
-    return list(await session.scalars(query))
+PAGE_KEYS = (Dataset.created_at, Dataset.id)
+
+
+def company_datasets(company_id: str) -> Select:
+    return select(Dataset).where(Dataset.company_id == company_id)
 
 
 async def get_batch(session: AsyncSession, dataset_id: str, kind: str, batch_id: str) -> DatasetBatch | None:
@@ -117,7 +115,7 @@ async def dead_letters(session: AsyncSession, dataset_id: str, limit: int = 20) 
     return list(await session.scalars(query))
 
 
-async def transition(session: AsyncSession, dataset_id: str, source: str, target: str) -> bool:
+async def transition(session: AsyncSession, dataset_id: str, source: DatasetStatus, target: DatasetStatus) -> bool:
     """Move a dataset from `source` to `target` status; False if another worker already did."""
     result = await session.execute(
         update(Dataset)
@@ -137,5 +135,5 @@ async def pending_payload_batches(session: AsyncSession, limit: int) -> list[Dat
     return list(await session.scalars(query))
 
 
-async def ids_with_status(session: AsyncSession, status: str) -> list[str]:
+async def ids_with_status(session: AsyncSession, status: DatasetStatus) -> list[str]:
     return list(await session.scalars(select(Dataset.id).where(Dataset.status == status)))

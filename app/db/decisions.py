@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, and_, or_, select
+from sqlalchemy import ForeignKey, Index, Select, String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -34,17 +34,17 @@ class Decision(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-async def query_decisions(
-    session: AsyncSession,
+PAGE_KEYS = (Decision.created_at, Decision.id)
+
+
+def company_decisions(
     company_id: str,
     *,
-    customer_id: str | None,
-    decision: str | None,
-    since: datetime | None,
-    until: datetime | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[Decision]:
+    customer_id: str | None = None,
+    decision: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select:
     query = select(Decision).where(Decision.company_id == company_id)
     if customer_id is not None:
         query = query.where(Decision.customer_id == customer_id)
@@ -54,10 +54,9 @@ async def query_decisions(
         query = query.where(Decision.created_at >= since)
     if until is not None:
         query = query.where(Decision.created_at < until)
-    if after is not None:
-        created, last_id = after
-        query = query.where(
-            or_(Decision.created_at < created, and_(Decision.created_at == created, Decision.id < last_id))
-        )
-    query = query.order_by(Decision.created_at.desc(), Decision.id.desc()).limit(limit)
-    return list(await session.scalars(query))
+    return query
+
+
+async def get_decision(session: AsyncSession, company_id: str, decision_id: str) -> Decision | None:
+    decision = await session.get(Decision, decision_id)
+    return decision if decision is not None and decision.company_id == company_id else None

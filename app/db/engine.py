@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import orjson
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from app.db import changes
 
 
 def _json_dumps(value) -> str:
@@ -35,8 +37,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def make_sessionmaker(
+    engine: AsyncEngine, listeners: Sequence[changes.ChangeListener] = ()
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of one runtime; `listeners` hear of committed company changes (app/db/changes.py)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False,
+                              info={changes.LISTENERS: tuple(listeners)})
 
 
 @asynccontextmanager
@@ -58,5 +64,6 @@ def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]])
 
 
 async def run_after_commit(session: AsyncSession) -> None:
+    changes.publish(session)
     for callback in session.info.pop("after_commit", []):
         await callback()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.datasets import Dataset
 from app.db.records import TABLES, data_columns
+from app.domain.states import USABLE_DATASET_STATUSES
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ async def customer_rows(
     are returned once per dataset and the caller de-duplicates by natural key, keeping the last.
     """
     valid = select(Dataset.id).where(
-        Dataset.company_id == company_id, Dataset.status.in_(("valid", "training", "trained", "failed"))
+        Dataset.company_id == company_id, Dataset.status.in_(USABLE_DATASET_STATUSES)
     )
     out = {}
     for kind, table in TABLES.items():

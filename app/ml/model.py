@@ -11,20 +11,17 @@ bit for bit, contributions to float32 precision. A model (or platform) that fail
 that `TreeShap` does not support, is scored by XGBoost itself.
 """
 
-import logging
 from collections.abc import Sequence
 
 import numpy as np
 import xgboost as xgb
 
-from app.ml import libm
 from app.ml.errors import ModelError
-from app.ml.treeshap import TreeShap
+from app.ml.scoring import TreeShapScorer, XGBoostScorer, load_scorer, logistic32
 
+__all__ = ["BILL", "BLOCK", "ScoringModel", "logistic32"]
 BILL = "bill"
 BLOCK = "block"
-PROBE_ROWS = 256
-logger = logging.getLogger("app.ml")
 
 
 class ScoringModel:
@@ -45,7 +42,16 @@ class ScoringModel:
         self.feature_names = names
         self.threshold = float(threshold)
         self.nthread = nthread
-        self.explainer, self.exact_probability = _checked_explainer(booster)
+        self.scorer: TreeShapScorer | XGBoostScorer = load_scorer(booster, names, nthread)
+
+    @property
+    def explainer(self):
+        """The NumPy TreeSHAP tables, or None when XGBoost scores this model."""
+        return getattr(self.scorer, "explainer", None)
+
+    @property
+    def exact_probability(self) -> bool:
+        return bool(getattr(self.scorer, "exact_probability", False))
 
     @classmethod
     def from_ubjson(
@@ -79,29 +85,12 @@ class ScoringModel:
         """Exact TreeSHAP contributions in log-odds, n x (n_features + 1); last column is bias."""
         if self.explainer is not None:
             return self.explainer.contributions(self._check(X))
-        return self._contributions(self._matrix(X))
+        return self.scorer.score(self._check(X))[1]
 
     def score(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Block probabilities (equal to `predict_proba`) and their contributions: what a
-        decision needs, from one pass when the explainer serves this model."""
-        X = self._check(X)
-        if self.explainer is None:
-            matrix = self._matrix(X)  # one DMatrix for both saves about a third of one row's cost
-            proba = self.booster.predict(matrix, validate_features=False)
-            return np.asarray(proba, dtype=np.float64).ravel(), self._contributions(matrix)
-        contributions, margin = self.explainer.explain(X)
-        if self.exact_probability:
-            return logistic32(margin).astype(np.float64), contributions
-        return self.predict_proba(X), contributions
-
-    def _matrix(self, X: np.ndarray) -> xgb.DMatrix:
-        # Columns are checked by `_check`; an unnamed DMatrix skips XGBoost's name validation,
-        # which costs more than the explanation itself for one row.
-        return xgb.DMatrix(self._check(X), nthread=self.nthread)
-
-    def _contributions(self, matrix: xgb.DMatrix) -> np.ndarray:
-        raw = self.booster.predict(matrix, pred_contribs=True, validate_features=False)
-        return np.asarray(raw, dtype=np.float64)
+        decision needs, from one pass when the NumPy scorer serves this model."""
+        return self.scorer.score(self._check(X))
 
     def _inplace(self, X: np.ndarray, kind: str) -> np.ndarray:
         raw = self.booster.inplace_predict(
@@ -116,36 +105,3 @@ class ScoringModel:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
             raise ModelError(f"expected rows of {len(self.feature_names)} features, got {X.shape}")
         return np.ascontiguousarray(X)
-
-
-def logistic32(margin: np.ndarray | None) -> np.ndarray:
-    """XGBoost's float32 logistic of float32 margins, 1 / (1 + expf(-x)) with the C library's
-    expf (NumPy's float32 exp differs from it in the last bit for a quarter of the values)."""
-    if libm.expf is None or margin is None:
-        raise ModelError("no float32 margin or no C library expf")
-    expf = libm.expf
-    e = np.fromiter((expf(-float(m)) for m in margin), dtype=np.float32, count=len(margin))
-    return np.float32(1) / (np.float32(1) + e)
-
-
-def _checked_explainer(booster: xgb.Booster) -> tuple[TreeShap | None, bool]:
-    """The fast explainer if it agrees with the booster on probe rows, and whether its
-    probabilities are XGBoost's bit for bit."""
-    try:
-        explainer = TreeShap.from_booster(booster)
-    except ModelError as exc:
-        logger.info("TreeSHAP by XGBoost for this model", extra={"reason": str(exc)})
-        return None, False
-    X = explainer.probe_rows(PROBE_ROWS)
-    contributions, margin = explainer.explain(X)
-    expected = booster.predict(xgb.DMatrix(X), pred_contribs=True, validate_features=False)
-    if not np.allclose(contributions, expected, rtol=1e-5, atol=1e-5):
-        logger.warning("fast TreeSHAP disagrees with XGBoost on this model; XGBoost explains it")
-        return None, False
-    try:
-        exact = bool((logistic32(margin) == booster.inplace_predict(X, validate_features=False)).all())
-    except ModelError:
-        exact = False
-    if not exact:
-        logger.warning("probabilities not reproduced bit for bit; XGBoost predicts them")
-    return explainer, exact

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.domain.states import DatasetStatus, Kind, Purpose
 from app.schemas.common import ReadModel, RequestModel
 from app.schemas.types import Code, Count, Document, Flag, IsoDate, IsoDateTime, Money, Name, Percent, Uf
 
 MAX_BATCH_ITEMS = 500
-
-
-class Kind(StrEnum):
-    customers = "customers"
-    credit_limits = "credit_limits"
-    serasa_reports = "serasa_reports"
-    orders = "orders"
-
-
-class Purpose(StrEnum):
-    training = "training"
-    evaluation = "evaluation"
 
 
 class Item(BaseModel):
@@ -139,7 +127,7 @@ class DatasetSummary(ReadModel):
     id: str
     name: str | None
     purpose: Purpose
-    status: str
+    status: DatasetStatus
     created_at: datetime
     updated_at: datetime
 

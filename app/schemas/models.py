@@ -5,13 +5,14 @@ from typing import Any
 
 from pydantic import Field
 
+from app.domain.states import JobStatus
 from app.schemas.common import ReadModel, RequestModel
 
 
 class TrainingJobRead(ReadModel):
     id: str
     dataset_id: str
-    status: str = Field(description="queued, running, succeeded or failed")
+    status: JobStatus
     error: str | None
     attempts: int
     model_version: int | None
@@ -48,8 +49,12 @@ class EvaluationRead(ReadModel):
     id: str
     model_version: int
     dataset_id: str
-    metrics: dict[str, Any]
+    status: JobStatus
+    metrics: dict[str, Any] | None = Field(description="hold-out style metrics, once the evaluation succeeded")
+    error: str | None = None
     created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class ModelComparison(ReadModel):

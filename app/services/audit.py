@@ -12,6 +12,9 @@ from app.context import request_id_var
 from app.db import audit as audit_db
 from app.db.audit import AuditEvent
 from app.db.base import utcnow
+from app.db.pages import fetch_page
+from app.kit.pagination import PageRequest
+from app.services.decision_log import DecisionLog
 
 SYSTEM_ACTOR = "system"
 
@@ -57,20 +60,10 @@ class AuditFilter:
     until: datetime | None = None
 
 
-async def list_events(
-    session: AsyncSession, company_id: str, filters: AuditFilter, cursor: int | None, limit: int
-) -> tuple[list[AuditEvent], int | None]:
-    """Newest first; returns the page and the cursor of the next page (None at the end)."""
-    rows = await audit_db.query_events(
-        session,
-        company_id,
-        action=filters.action,
-        subject_type=filters.subject_type,
-        subject_id=filters.subject_id,
-        since=filters.since,
-        until=filters.until,
-        before_id=cursor,
-        limit=limit + 1,
-    )
-    next_cursor = rows[limit - 1].id if len(rows) > limit else None
-    return rows[:limit], next_cursor
+async def list_page(session: AsyncSession, decision_log: DecisionLog, company_id: str, filters: AuditFilter,
+                    page: PageRequest) -> tuple[list[AuditEvent], str | None]:
+    """Newest first; decision events are written off the request path, so the log is flushed first."""
+    await decision_log.flush()
+    query = audit_db.company_events(company_id, action=filters.action, subject_type=filters.subject_type,
+                                    subject_id=filters.subject_id, since=filters.since, until=filters.until)
+    return await fetch_page(session, query, audit_db.PAGE_KEYS, page)

@@ -12,13 +12,14 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from datetime import UTC, datetime
 
-if TYPE_CHECKING:
-    from app.services.companies import Principal
+from app.domain.principal import Principal
 
 
 class AuthCache:
+    """Also the listener of committed company changes and revocations (app/db/changes.py)."""
+
     def __init__(self, ttl_seconds: float, capacity: int = 10_000) -> None:
         self.ttl = ttl_seconds
         self.capacity = capacity
@@ -37,7 +38,8 @@ class AuthCache:
 
     async def get_or_verify(self, raw_token: str, verify: Callable[[], Awaitable[Principal]]) -> Principal:
         """The cached principal, or the outcome of one `verify()` shared by every request that
-        asks for the same token while it runs (its principal, or its error)."""
+        asks for the same token while it runs (its principal, or its error); a verified principal
+        is kept until the TTL or its token's expiry, whichever comes first."""
         if (principal := self.get(raw_token)) is not None:
             return principal
         if (running := self._verifying.get(raw_token)) is not None:
@@ -53,19 +55,21 @@ class AuthCache:
         finally:
             self._verifying.pop(raw_token, None)
         future.set_result(principal)
+        self._put(raw_token, principal)
         return principal
 
-    def put(self, raw_token: str, principal: Principal, token_expires_in: float) -> None:
+    def _put(self, raw_token: str, principal: Principal) -> None:
         if self.ttl <= 0:
             return
+        token_expires_in = (principal.expires_at - datetime.now(UTC)).total_seconds()
         self._entries[raw_token] = (principal, time.monotonic() + min(self.ttl, token_expires_in))
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)
 
-    def invalidate_token(self, jti: str) -> None:
+    def token_revoked(self, jti: str) -> None:
         self._drop(lambda p: p.jti == jti)
 
-    def invalidate_company(self, company_id: str) -> None:
+    def company_changed(self, company_id: str) -> None:
         self._drop(lambda p: p.company.id == company_id)
 
     def clear(self) -> None:

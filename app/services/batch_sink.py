@@ -1,47 +1,43 @@
-"""The consumer side shared by both transports: store batches, dead-letter the unstorable,
-then check whether their datasets became complete."""
+"""The consumer side shared by both batch queues: store batches exactly once, dead-letter the
+unstorable, then check whether their datasets became complete."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
-from sqlalchemy.exc import DataError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import datasets as datasets_db
+from app.db.base import utcnow
+from app.db.bulk import bulk_insert
+from app.db.datasets import Dataset, DatasetBatch
 from app.db.engine import transaction
+from app.db.errors import PermanentFailure, is_permanent, is_transient
+from app.db.records import TABLES, data_columns
+from app.domain.states import DatasetStatus
+from app.services import audit
 from app.services import datasets as datasets_service
+from app.services.batch_rows import payload_rows
 from app.services.datasets import DatasetReadyHook
-from app.services.ingestion import PermanentFailure, record_dead_letter, store_envelopes
+from app.services.ingestion import BatchEnvelope
 from app.settings import Settings
-from app.transport.base import BatchEnvelope
 
 logger = logging.getLogger("app.ingestion")
-
-TRANSIENT = (OperationalError, InterfaceError, ConnectionError, TimeoutError, OSError)
-# SQLSTATE classes: data exception and integrity violation never go away by retrying; connection,
-# transaction rollback (serialization, deadlock), resources and operator intervention do.
-PERMANENT_SQLSTATE_CLASSES = {"22", "23"}
-TRANSIENT_SQLSTATE_CLASSES = {"08", "40", "53", "57", "58"}
 DeadLetterCallback = Callable[[BatchEnvelope, str], Awaitable[None]]
 
 
 class BatchSink:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        on_ready: DatasetReadyHook | None = None,
-        on_company_change: Callable[[str], None] | None = None,
-    ) -> None:
-        self.on_company_change = on_company_change
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings,
+                 on_ready: DatasetReadyHook | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.on_ready = on_ready
 
-    async def store(
-        self, envelopes: Sequence[BatchEnvelope], on_dead: DeadLetterCallback | None = None
-    ) -> None:
+    async def store(self, envelopes: Sequence[BatchEnvelope], on_dead: DeadLetterCallback | None = None) -> None:
         """Store all envelopes (several per transaction); a transient database error propagates so
         the caller retries without acknowledging; a permanent one dead-letters that batch only."""
         try:
@@ -55,25 +51,24 @@ class BatchSink:
                 touched |= await self._store_or_dead_letter(envelope, on_dead)
         await self.after_store(touched)
 
+    async def staged(self, limit: int) -> list[BatchEnvelope]:
+        """Batches staged in their receipts (in-process queue) and not stored yet, oldest first."""
+        async with self.sessions() as session:
+            return [BatchEnvelope.from_receipt(r) for r in await datasets_db.pending_payload_batches(session, limit)]
+
     async def after_store(self, dataset_ids: set[str]) -> None:
         """Check whether the datasets became complete. The batches are stored already: a check that
         fails for another reason than database trouble is logged and never holds storing back (it
         runs again with the dataset's next batch and at every start)."""
         for dataset_id in sorted(dataset_ids):
             try:
-                status = await datasets_service.check_completion(self.sessions, self.settings, dataset_id,
-                                                                 self.on_ready)
+                await datasets_service.check_completion(self.sessions, self.settings, dataset_id, self.on_ready)
             except Exception as exc:
                 if is_transient(exc):
                     raise
                 logger.exception("completion check failed", extra={"dataset_id": dataset_id})
-                continue
-            if status == "valid" and self.on_company_change is not None:  # its data version moved
-                self.on_company_change(await datasets_service.owner(self.sessions, dataset_id))
 
-    async def _store_or_dead_letter(
-        self, envelope: BatchEnvelope, on_dead: DeadLetterCallback | None
-    ) -> set[str]:
+    async def _store_or_dead_letter(self, envelope: BatchEnvelope, on_dead: DeadLetterCallback | None) -> set[str]:
         try:
             async with transaction(self.sessions) as session:
                 return await store_envelopes(session, [envelope])
@@ -88,32 +83,75 @@ class BatchSink:
         return {envelope.dataset_id}
 
 
-def is_transient(exc: BaseException) -> bool:
-    """Database or network trouble: retry later, never dead-letter."""
-    sqlstate = _sqlstate(exc)
-    if sqlstate is not None:
-        return sqlstate[:2] in TRANSIENT_SQLSTATE_CLASSES
-    return isinstance(exc, TRANSIENT)
+async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelope]) -> set[str]:
+    """Store several batches in the caller's transaction, each at most once; return dataset ids."""
+    rows_by_kind: dict[str, list[tuple]] = defaultdict(list)
+    touched: set[str] = set()
+    sqlite = session.bind.dialect.name == "sqlite"
+    for envelope in envelopes:
+        # A redelivered batch still names its dataset: a crash may have come between storing the
+        # dataset's last batch and its completion check, which then runs now.
+        touched.add(envelope.dataset_id)
+        if not await _claim(session, envelope):
+            continue
+        owner = (envelope.dataset_id, envelope.company_id)
+        rows_by_kind[envelope.kind].extend(payload_rows(envelope.kind, envelope.batch_id, owner,
+                                                        envelope.payload, sqlite))
+    for kind, rows in rows_by_kind.items():
+        await bulk_insert(session, TABLES[kind], ["dataset_id", "company_id", *data_columns(kind)], rows)
+    return touched
 
 
-def is_permanent(exc: BaseException) -> bool:
-    """Storing this batch would fail again whatever the infrastructure does (bad data, or a bug)."""
-    if is_transient(exc):
+def _receipt_filter(envelope: BatchEnvelope) -> tuple:
+    return (DatasetBatch.dataset_id == envelope.dataset_id, DatasetBatch.kind == envelope.kind,
+            DatasetBatch.batch_id == envelope.batch_id)
+
+
+async def _claim(session: AsyncSession, envelope: BatchEnvelope) -> bool:
+    """Mark the receipt stored; False when it already was (a redelivery)."""
+    where = _receipt_filter(envelope)
+    result = await session.execute(
+        update(DatasetBatch).where(*where, DatasetBatch.stored_at.is_(None)).values(stored_at=utcnow(), payload=None)
+    )
+    if result.rowcount == 1:
+        return True
+    if await datasets_db.get_batch(session, envelope.dataset_id, envelope.kind, envelope.batch_id):
         return False
-    sqlstate = _sqlstate(exc)
-    if sqlstate is not None:
-        return sqlstate[:2] in PERMANENT_SQLSTATE_CLASSES
-    return isinstance(exc, (PermanentFailure, IntegrityError, DataError, ArithmeticError, LookupError,
-                            TypeError, ValueError, AttributeError))
+    # The broker delivered it before the API committed its receipt (or the API died after the ack).
+    dataset = await session.get(Dataset, envelope.dataset_id)
+    if dataset is None or dataset.company_id != envelope.company_id:
+        raise PermanentFailure(f"dataset {envelope.dataset_id} does not exist for this company")
+    if dataset.status != DatasetStatus.receiving:  # its request never got a 202; never change a validated dataset
+        raise PermanentFailure(f"dataset {envelope.dataset_id} is {dataset.status}; the batch came too late")
+    try:
+        async with session.begin_nested():
+            session.add(_receipt_row(envelope, stored=True))
+        return True
+    except IntegrityError:
+        # The API's receipt committed meanwhile: claim it the ordinary way.
+        result = await session.execute(
+            update(DatasetBatch).where(*where, DatasetBatch.stored_at.is_(None)).values(stored_at=utcnow())
+        )
+        return result.rowcount == 1
 
 
-def _sqlstate(exc: BaseException | None) -> str | None:
-    """The SQLSTATE of a database error, also when wrapped by SQLAlchemy (asyncpg sets it)."""
-    for _ in range(4):
-        if exc is None:
-            return None
-        sqlstate = getattr(exc, "sqlstate", None)
-        if isinstance(sqlstate, str) and len(sqlstate) == 5:
-            return sqlstate
-        exc = getattr(exc, "orig", None) or exc.__cause__
-    return None
+def _receipt_row(envelope: BatchEnvelope, *, stored: bool, error: str | None = None) -> DatasetBatch:
+    now = utcnow()
+    return DatasetBatch(company_id=envelope.company_id, dataset_id=envelope.dataset_id, kind=envelope.kind,
+                        batch_id=envelope.batch_id, items=envelope.items, final=envelope.final, accepted_at=now,
+                        stored_at=now if stored else None, error=error)
+
+
+async def record_dead_letter(session: AsyncSession, envelope: BatchEnvelope, reason: str) -> None:
+    """Remember a batch that can never be stored, on the dataset, so a person can see why."""
+    result = await session.execute(
+        update(DatasetBatch).where(*_receipt_filter(envelope)).values(error=reason[:2000], payload=None))
+    dataset = await session.get(Dataset, envelope.dataset_id)
+    if result.rowcount == 0 and dataset is not None:
+        session.add(_receipt_row(envelope, stored=False, error=reason[:2000]))
+    if dataset is not None:
+        audit.record(session, company_id=dataset.company_id, action="batch.dead_lettered",
+                     subject_type="dataset", subject_id=dataset.id,
+                     summary={"kind": envelope.kind, "batch_id": envelope.batch_id, "reason": reason[:200]})
+    logger.error("batch dead-lettered", extra={"dataset_id": envelope.dataset_id, "batch_id": envelope.batch_id,
+                                              "reason": reason})

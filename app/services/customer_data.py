@@ -22,13 +22,13 @@ class CustomerDataCache:
     with the company on every request) makes new uploads visible in every replica. A miss reads
     the database in a short session of its own."""
 
-    def __init__(self, capacity: int = 50_000) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], capacity: int = 50_000) -> None:
+        self.sessions = sessions
         self.capacity = capacity
         self._entries: OrderedDict[tuple[str, str, int], CustomerSnapshot] = OrderedDict()
         self._loading: dict[tuple[str, str, int], asyncio.Future[CustomerSnapshot]] = {}
 
-    async def get(self, sessions: async_sessionmaker[AsyncSession], company_id: str, data_version: int,
-                  customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
+    async def get(self, company_id: str, data_version: int, customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
         found, missing, waiting = {}, [], {}
         for customer_id in customer_ids:
             key = (company_id, customer_id, data_version)
@@ -40,18 +40,17 @@ class CustomerDataCache:
             else:
                 missing.append(customer_id)
         if missing:
-            found.update(await self._load(sessions, company_id, data_version, missing))
+            found.update(await self._load(company_id, data_version, missing))
         for customer_id, future in waiting.items():
             found[customer_id] = await asyncio.shield(future)
         return found
 
-    async def _load(self, sessions: async_sessionmaker[AsyncSession], company_id: str, data_version: int,
-                    customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
+    async def _load(self, company_id: str, data_version: int, customer_ids: list[str]) -> dict[str, CustomerSnapshot]:
         keys = {c: (company_id, c, data_version) for c in customer_ids}
         futures = {c: asyncio.get_running_loop().create_future() for c in customer_ids}
         self._loading.update({keys[c]: futures[c] for c in customer_ids})
         try:
-            async with sessions() as session:
+            async with self.sessions() as session:
                 loaded = await load(session, company_id, customer_ids)
         except BaseException as exc:
             for future in futures.values():

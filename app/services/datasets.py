@@ -5,22 +5,25 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import changes, integrity
 from app.db import datasets as datasets_db
-from app.db import integrity
 from app.db.base import utcnow
 from app.db.companies import Company
 from app.db.datasets import Dataset
 from app.db.engine import transaction
-from app.errors import NotFound
-from app.schemas.datasets import DatasetCreate, DatasetRead, DatasetSummary, DeadLetter, Kind, KindProgress, Purpose
+from app.db.pages import fetch_page
+from app.domain.principal import Principal
+from app.domain.states import DatasetStatus, Kind, Purpose
+from app.kit.pagination import PageRequest
+from app.schemas.datasets import DatasetCreate, DatasetRead, DatasetSummary, DeadLetter, KindProgress
 from app.services import audit
-from app.services.companies import Principal
 from app.settings import Settings
+
+__all__ = ["Dataset"]  # the entity routes receive through their resource dependency
 
 logger = logging.getLogger("app.datasets")
 
@@ -38,17 +41,13 @@ async def create(session: AsyncSession, principal: Principal, body: DatasetCreat
     return dataset
 
 
-async def get_owned(session: AsyncSession, principal: Principal, dataset_id: str) -> Dataset:
-    dataset = await datasets_db.get_dataset(session, principal.company.id, dataset_id)
-    if dataset is None:
-        raise NotFound(f"Dataset {dataset_id} was not found.")
-    return dataset
+async def find(session: AsyncSession, company_id: str, dataset_id: str) -> Dataset | None:
+    """The company's dataset, or None (another company's dataset is None too)."""
+    return await datasets_db.get_dataset(session, company_id, dataset_id)
 
 
-async def list_owned(
-    session: AsyncSession, principal: Principal, before: datetime | None, limit: int
-) -> list[Dataset]:
-    return await datasets_db.list_datasets(session, principal.company.id, before, limit)
+async def list_page(session: AsyncSession, principal: Principal, page: PageRequest) -> tuple[list[Dataset], str | None]:
+    return await fetch_page(session, datasets_db.company_datasets(principal.company.id), datasets_db.PAGE_KEYS, page)
 
 
 async def read(session: AsyncSession, dataset: Dataset) -> DatasetRead:
@@ -78,13 +77,13 @@ async def check_completion(
     settings: Settings,
     dataset_id: str,
     on_ready: DatasetReadyHook | None = None,
-) -> str | None:
+) -> DatasetStatus | None:
     """Validate the dataset if it just became complete; returns the new status, else None."""
     async with transaction(sessions) as session:
         progress = await datasets_db.progress_by_kind(session, dataset_id)
         if not is_complete(progress):
             return None
-        if not await datasets_db.transition(session, dataset_id, "receiving", "validating"):
+        if not await datasets_db.transition(session, dataset_id, DatasetStatus.receiving, DatasetStatus.validating):
             return None
     return await validate(sessions, settings, dataset_id, on_ready)
 
@@ -94,21 +93,23 @@ async def validate(
     settings: Settings,
     dataset_id: str,
     on_ready: DatasetReadyHook | None = None,
-) -> str:
+) -> DatasetStatus:
     async with transaction(sessions) as session:
         dataset = await session.get(Dataset, dataset_id)
         report = await build_report(session, dataset, settings)
         dataset.report = report
-        dataset.status = "valid" if report["valid"] else "invalid"
+        dataset.status = DatasetStatus.valid if report["valid"] else DatasetStatus.invalid
         audit.record(session, company_id=dataset.company_id, action="dataset.validated",
                      subject_type="dataset", subject_id=dataset.id,
                      summary={"status": dataset.status, "problems": len(report["problems"]),
                               "rows": report["rows"]})
-        if dataset.status == "valid":
+        if dataset.status == DatasetStatus.valid:
+            # Customer snapshots are cached per data version: the bump makes the new rows visible.
             await session.execute(
                 update(Company).where(Company.id == dataset.company_id)
                 .values(data_version=Company.data_version + 1)
             )
+            changes.company_changed(session, dataset.company_id)
             if on_ready is not None:
                 await on_ready(session, dataset)
     logger.info("dataset validated", extra={"dataset_id": dataset_id, "status": dataset.status})
@@ -150,14 +151,9 @@ async def resume_interrupted(
     """Finish what a crash interrupted: a dataset left 'validating' is validated again, and a
     'receiving' one whose last batch was stored just before the crash is checked for completion."""
     async with sessions() as session:
-        validating = await datasets_db.ids_with_status(session, "validating")
-        receiving = await datasets_db.ids_with_status(session, "receiving")
+        validating = await datasets_db.ids_with_status(session, DatasetStatus.validating)
+        receiving = await datasets_db.ids_with_status(session, DatasetStatus.receiving)
     for dataset_id in validating:
         await validate(sessions, settings, dataset_id, on_ready)
     for dataset_id in receiving:
         await check_completion(sessions, settings, dataset_id, on_ready)
-
-
-async def owner(sessions: async_sessionmaker[AsyncSession], dataset_id: str) -> str:
-    async with sessions() as session:
-        return (await session.get(Dataset, dataset_id)).company_id

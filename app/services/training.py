@@ -1,135 +1,118 @@
-"""Training jobs: queued when a training dataset becomes valid (or on request), run in a process
-pool, resumed after a crash, each success recorded as a new model version."""
+"""Training jobs: queued when a training dataset becomes valid (or on request), run through the
+job queue on a compute worker, resumed after a crash, each success recorded as a new version."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.db import models as models_db
+from app.db import training_jobs as jobs_db
 from app.db.base import utcnow
 from app.db.datasets import Dataset
-from app.db.engine import after_commit, transaction
-from app.db.models import TrainingJob
-from app.errors import Conflict, NotFound
+from app.db.engine import transaction
+from app.db.pages import fetch_page
+from app.db.training_jobs import TrainingJob
+from app.domain.principal import Principal
+from app.domain.states import DatasetStatus, JobKind, JobStatus, Purpose
+from app.errors import Conflict
+from app.kit.pagination import PageRequest
 from app.ml.training import TrainConfig
 from app.services import audit, training_worker
-from app.services.companies import Principal
-from app.services.models import record_version
+from app.services.jobs import Compute, JobRef, Jobs, WorkerLost
+from app.services.model_versions import record_version
 from app.settings import Settings
-from app.transport.kafka_jobs import KafkaJobQueue
 
+__all__ = ["TrainingJob"]
 logger = logging.getLogger("app.training")
-TRAINABLE = ("valid", "trained", "failed")
-
-
-def make_pool(settings: Settings) -> ProcessPoolExecutor:
-    # spawn: a fresh interpreter per worker, no inherited event loop, threads or sockets.
-    return ProcessPoolExecutor(settings.training_workers, mp_context=multiprocessing.get_context("spawn"))
+MAX_ATTEMPTS = 2  # a job whose worker died is run once more; a second death fails it
 
 
 def train_config(settings: Settings) -> TrainConfig:
     return TrainConfig(holdout_fraction=settings.holdout_fraction, nthread=settings.training_threads)
 
 
-class TrainingRunner:
-    """Runs jobs in the process pool; `dispatch` is how a committed job is started."""
-
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings,
-                 pool: ProcessPoolExecutor, kafka: KafkaJobQueue | None = None,
-                 on_company_change: Callable[[str], None] | None = None) -> None:
-        self.on_company_change = on_company_change
+class TrainingService:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings, compute: Compute,
+                 jobs: Jobs) -> None:
         self.sessions = sessions
         self.settings = settings
-        self.pool = pool
-        self.kafka = kafka
-        self._tasks: set[asyncio.Task] = set()
-
-    async def start(self) -> None:
-        """Resume what a crash interrupted. In-process: queued jobs and jobs left running. With
-        Kafka, a job left running is redelivered by the broker (its offset was never committed);
-        only queued jobs whose publication may have failed are published again."""
-        if self.kafka is not None:
-            await self.kafka.start(self.run)
-        async with self.sessions() as session:
-            jobs = await models_db.unfinished_jobs(session)
-        for job in jobs:
-            if self.kafka is not None and job.status == "running":
-                continue
-            logger.info("resuming training job", extra={"job_id": job.id, "status": job.status})
-            await self.dispatch(job.id, job.company_id)
-
-    async def stop(self) -> None:
-        if self.kafka is not None:
-            await self.kafka.stop()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-    async def dispatch(self, job_id: str, company_id: str) -> None:
-        if self.kafka is not None:
-            await self.kafka.publish(job_id, company_id)
-            return
-        task = asyncio.create_task(self.run(job_id), name=f"training-{job_id}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    async def wait_idle(self) -> None:
-        """Wait for every running job (tests and tools)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        self.compute = compute
+        self.jobs = jobs
+        jobs.register(JobKind.training, self.run, _unfinished)
 
     async def on_dataset_ready(self, session: AsyncSession, dataset: Dataset) -> None:
         """Hook called in the transaction that marks a dataset valid."""
-        if dataset.purpose != "training" or not self.settings.auto_train:
+        if dataset.purpose != Purpose.training or not self.settings.auto_train:
             return
-        await queue_job(session, self, dataset, actor=audit.SYSTEM_ACTOR)
+        await self.queue(session, dataset, actor=audit.SYSTEM_ACTOR)
 
-    async def run(self, job_id: str) -> None:
-        job = await self._start_job(job_id)
+    async def request(self, session: AsyncSession, principal: Principal, dataset: Dataset) -> TrainingJob:
+        if dataset.purpose != Purpose.training:
+            raise Conflict(f"Dataset {dataset.id} was uploaded for evaluation; upload a training dataset to train.")
+        if not dataset.status.usable or dataset.status == DatasetStatus.training:
+            raise Conflict(f"Dataset {dataset.id} is {dataset.status}; only a valid dataset can be trained.")
+        return await self.queue(session, dataset, actor=principal.jti)
+
+    async def queue(self, session: AsyncSession, dataset: Dataset, actor: str) -> TrainingJob:
+        job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued)
+        session.add(job)
+        await session.flush()
+        audit.record(session, company_id=dataset.company_id, action="training.queued",
+                     subject_type="training_job", subject_id=job.id, summary={"dataset_id": dataset.id},
+                     actor=actor)
+        self.jobs.submit_after_commit(session, JobRef(JobKind.training, job.id, job.company_id))
+        return job
+
+    async def run(self, ref: JobRef) -> None:
+        job = await self._start(ref.id)
         if job is None:
             return
-        config = asdict(train_config(self.settings))
-        loop = asyncio.get_running_loop()
         try:
-            result = await loop.run_in_executor(
-                self.pool, training_worker.train_dataset, self.settings.database_url, job.dataset_id, config
-            )
+            result = await self.compute.run(training_worker.train_dataset, self.settings.database_url,
+                                            job.dataset_id, asdict(train_config(self.settings)))
         except asyncio.CancelledError:
             raise  # shutting down: the job stays 'running' and resumes at the next start
-        except Exception as exc:
-            await self._fail(job_id, exc)
+        except WorkerLost as exc:
+            await self._worker_lost(job, ref, exc)
             return
-        await self._succeed(job_id, result)
+        except Exception as exc:
+            await self._fail(job.id, f"{type(exc).__name__}: {exc}")
+            return
+        await self._succeed(job.id, result)
 
-    async def _start_job(self, job_id: str) -> TrainingJob | None:
+    async def _start(self, job_id: str) -> TrainingJob | None:
         async with transaction(self.sessions) as session:
             job = await session.get(TrainingJob, job_id)
-            if job is None or job.status not in ("queued", "running"):
+            if job is None or job.status.finished:
                 return None
-            job.status, job.started_at, job.attempts = "running", utcnow(), job.attempts + 1
-            dataset = await session.get(Dataset, job.dataset_id)
-            dataset.status = "training"
+            job.status, job.started_at, job.attempts = JobStatus.running, utcnow(), job.attempts + 1
+            (await session.get(Dataset, job.dataset_id)).status = DatasetStatus.training
             audit.record(session, company_id=job.company_id, action="training.started",
                          subject_type="training_job", subject_id=job.id,
                          summary={"dataset_id": job.dataset_id, "attempt": job.attempts})
             return job
 
-    async def _fail(self, job_id: str, exc: Exception) -> None:
-        reason = f"{type(exc).__name__}: {exc}"[:2000]
+    async def _worker_lost(self, job: TrainingJob, ref: JobRef, exc: WorkerLost) -> None:
+        if job.attempts >= MAX_ATTEMPTS:
+            await self._fail(job.id, f"{exc} (attempt {job.attempts} of {MAX_ATTEMPTS}); retry the training")
+            return
+        logger.warning("training worker lost, running the job again", extra={"job_id": job.id})
+        async with transaction(self.sessions) as session:
+            (await session.get(TrainingJob, job.id)).status = JobStatus.queued
+            self.jobs.submit_after_commit(session, ref)
+
+    async def _fail(self, job_id: str, reason: str) -> None:
+        reason = reason[:2000]
         logger.warning("training failed", extra={"job_id": job_id, "error": reason})
         async with transaction(self.sessions) as session:
             job = await session.get(TrainingJob, job_id)
-            job.status, job.error, job.finished_at = "failed", reason, utcnow()
-            (await session.get(Dataset, job.dataset_id)).status = "failed"
+            job.status, job.error, job.finished_at = JobStatus.failed, reason, utcnow()
+            (await session.get(Dataset, job.dataset_id)).status = DatasetStatus.failed
             audit.record(session, company_id=job.company_id, action="training.failed",
                          subject_type="training_job", subject_id=job.id,
                          summary={"dataset_id": job.dataset_id, "error": reason[:300]})
@@ -138,40 +121,25 @@ class TrainingRunner:
         async with transaction(self.sessions) as session:
             job = await session.get(TrainingJob, job_id)
             model = await record_version(session, job, result)
-            job.status, job.finished_at, job.model_version = "succeeded", utcnow(), model.version
-            (await session.get(Dataset, job.dataset_id)).status = "trained"
+            job.status, job.finished_at, job.model_version = JobStatus.succeeded, utcnow(), model.version
+            (await session.get(Dataset, job.dataset_id)).status = DatasetStatus.trained
             audit.record(session, company_id=job.company_id, action="training.succeeded",
                          subject_type="training_job", subject_id=job.id,
                          summary={"dataset_id": job.dataset_id, "model_version": model.version,
                                   "roc_auc": result["metrics"].get("roc_auc"),
                                   "accuracy": result["metrics"].get("accuracy")})
-        if self.on_company_change is not None:  # a new version may have become the active one
-            self.on_company_change(job.company_id)
         logger.info("training succeeded", extra={"job_id": job_id, "model_version": model.version})
 
 
-async def queue_job(session: AsyncSession, runner: TrainingRunner, dataset: Dataset, actor: str) -> TrainingJob:
-    job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status="queued")
-    session.add(job)
-    await session.flush()
-    audit.record(session, company_id=dataset.company_id, action="training.queued", subject_type="training_job",
-                 subject_id=job.id, summary={"dataset_id": dataset.id}, actor=actor)
-    after_commit(session, lambda: runner.dispatch(job.id, job.company_id))
-    return job
+async def _unfinished(session: AsyncSession) -> Sequence[tuple[JobRef, JobStatus]]:
+    return [(JobRef(JobKind.training, job.id, job.company_id), job.status)
+            for job in await jobs_db.unfinished_jobs(session)]
 
 
-async def request_training(
-    session: AsyncSession, runner: TrainingRunner, principal: Principal, dataset: Dataset
-) -> TrainingJob:
-    if dataset.purpose != "training":
-        raise Conflict(f"Dataset {dataset.id} was uploaded for evaluation; upload a training dataset to train.")
-    if dataset.status not in TRAINABLE:
-        raise Conflict(f"Dataset {dataset.id} is {dataset.status}; only a valid dataset can be trained.")
-    return await queue_job(session, runner, dataset, actor=principal.jti)
+async def find_job(session: AsyncSession, company_id: str, job_id: str) -> TrainingJob | None:
+    return await jobs_db.get_job(session, company_id, job_id)
 
 
-async def get_job(session: AsyncSession, principal: Principal, job_id: str) -> TrainingJob:
-    job = await session.get(TrainingJob, job_id)
-    if job is None or job.company_id != principal.company.id:
-        raise NotFound(f"Training job {job_id} was not found.")
-    return job
+async def list_jobs(session: AsyncSession, principal: Principal,
+                    page: PageRequest) -> tuple[list[TrainingJob], str | None]:
+    return await fetch_page(session, jobs_db.company_jobs(principal.company.id), jobs_db.PAGE_KEYS, page)

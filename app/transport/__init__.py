@@ -1,1 +1,2 @@
-"""How accepted batches travel from the API to the storing consumer: Kafka or in-process."""
+"""Implementations of the services' queue ports: batches (`ingestion.BatchQueue`) and jobs
+(`jobs.JobQueue`), in-process or through Kafka."""

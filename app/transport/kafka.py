@@ -21,10 +21,11 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.datasets import DatasetBatch
+from app.db.errors import is_transient
 from app.errors import ServiceUnavailable
-from app.services.batch_sink import BatchSink, is_transient
+from app.services.batch_sink import BatchSink
+from app.services.ingestion import BatchEnvelope
 from app.settings import Settings
-from app.transport.base import BatchEnvelope
 
 logger = logging.getLogger("app.transport")
 

@@ -113,7 +113,7 @@ async def test_revoked_jti_refused(client, tenant):
 
 async def deactivate(app, company_id: str) -> None:
     """As an operator would, straight in the database (no API call this replica could notice)."""
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         await session.execute(update(Company).where(Company.id == company_id).values(is_active=False))
         await session.commit()
 
@@ -121,12 +121,12 @@ async def deactivate(app, company_id: str) -> None:
 async def test_deactivated_company_refused(client, app, tenant):
     await client.get("/v1/companies/me", headers=tenant.headers)  # now cached for a few seconds
     await deactivate(app, tenant.company_id)
-    app.state.auth_cache.clear()
+    app.state.runtime.auth_cache.clear()
     await assert_refused(client, tenant.token, "deactivated")
 
 
 async def test_deactivation_elsewhere_is_seen_after_the_cache_ttl(client, app, tenant, monkeypatch):
-    monkeypatch.setattr(app.state.auth_cache, "ttl", 0.2)
+    monkeypatch.setattr(app.state.runtime.auth_cache, "ttl", 0.2)
     assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200
     await deactivate(app, tenant.company_id)
     assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200  # cached
@@ -149,16 +149,16 @@ async def test_garbage_token_refused(client):
 async def test_concurrent_requests_with_an_expired_entry_share_one_verification(client, app, tenant, monkeypatch):
     from app.services import companies
 
-    app.state.auth_cache.clear()
+    app.state.runtime.auth_cache.clear()
     verifications = []
     real = companies.authenticate
 
-    async def counting(session, settings, raw_token, cache=None):
+    async def counting(session, settings, raw_token):
         verifications.append(raw_token)
         await asyncio.sleep(0.05)  # a slow database: every request arrives while it runs
-        return await real(session, settings, raw_token, cache)
+        return await real(session, settings, raw_token)
 
-    monkeypatch.setattr("app.api.deps.authenticate", counting)
+    monkeypatch.setattr("app.services.auth.authenticate", counting)
     responses = await asyncio.gather(*(client.get("/v1/companies/me", headers=tenant.headers) for _ in range(8)))
     assert [r.status_code for r in responses] == [200] * 8
     assert verifications == [tenant.token]
@@ -166,6 +166,6 @@ async def test_concurrent_requests_with_an_expired_entry_share_one_verification(
 
 async def test_a_shared_verification_refuses_every_waiter(client, app, tenant):
     await deactivate(app, tenant.company_id)
-    app.state.auth_cache.clear()
+    app.state.runtime.auth_cache.clear()
     responses = await asyncio.gather(*(client.get("/v1/companies/me", headers=tenant.headers) for _ in range(4)))
     assert [r.status_code for r in responses] == [401] * 4

@@ -68,7 +68,7 @@ async def test_every_error_listed_and_nothing_stored(app, client, tenant):
     response = await client.post(f"/v1/datasets/{dataset_id}/orders", json=batch(items), headers=tenant.headers)
     found = {(e["index"], e["field"]) for e in response.json()["errors"]}
     assert found == {(0, "amount"), (2, "status"), (2, "amount")}
-    await app.state.batch_queue.drain()
+    await app.state.runtime.batch_queue.drain()
     body = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
     assert body["kinds"]["orders"]["batches_accepted"] == 0
     events = (await client.get("/v1/audit-events?action=batch.refused", headers=tenant.headers)).json()["items"]

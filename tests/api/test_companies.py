@@ -39,7 +39,7 @@ class TestTokens:
         assert (await client.get("/v1/companies/me", headers=second)).status_code == 200
 
         listed = await client.get("/v1/companies/me/tokens", headers=tenant.headers)
-        assert {t["jti"] for t in listed.json()} == {tenant.jti, issued.json()["jti"]}
+        assert {t["jti"] for t in listed.json()["items"]} == {tenant.jti, issued.json()["jti"]}
 
         revoked = await client.delete(f"/v1/companies/me/tokens/{issued.json()['jti']}", headers=tenant.headers)
         assert revoked.status_code == 204

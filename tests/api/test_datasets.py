@@ -30,7 +30,7 @@ async def settle(app, client, tenant, dataset_id, timeout: float = 20.0) -> dict
     """Wait until every accepted batch is stored and no validation is running."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        await app.state.batch_queue.drain()
+        await app.state.runtime.batch_queue.drain()
         body = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
         pending = any(k["batches_stored"] + k["batches_failed"] < k["batches_accepted"] for k in body["kinds"].values())
         if (not pending and body["status"] != "validating") or asyncio.get_running_loop().time() > deadline:

@@ -10,7 +10,7 @@ import pytest
 import pytest_asyncio
 
 from app.client import ApiError, CreditGateClient
-from app.db.models import ModelVersion
+from app.db.model_versions import ModelVersion
 from app.ml.features import FEATURE_NAMES, build_features
 from app.ml.model import ScoringModel
 from tests.e2e.conftest import new_client
@@ -40,7 +40,7 @@ def an_order(demo_frames, n: int = 0, **changes) -> dict:
 async def booster(app, version: int, company_id: str) -> ScoringModel:
     from sqlalchemy import select
 
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         row = await session.scalar(select(ModelVersion).where(ModelVersion.company_id == company_id,
                                                               ModelVersion.version == version))
     return ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold)

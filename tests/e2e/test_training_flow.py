@@ -18,9 +18,9 @@ async def upload(api, frames, purpose="training") -> str:
 
 async def train_and_wait(app, api, frames) -> dict:
     dataset_id = await upload(api, frames)
-    await app.state.batch_queue.drain()
+    await app.state.runtime.batch_queue.drain()
     await api.wait_for_dataset(dataset_id, DONE + ("valid",), timeout=60)
-    await app.state.training.wait_idle()
+    await app.state.runtime.jobs.wait_idle()
     return await api.wait_for_dataset(dataset_id, DONE, timeout=120)
 
 
@@ -50,7 +50,7 @@ async def test_upload_trains_versions_compare_evaluate(app, api, demo_frames, ho
 
     # an evaluation dataset never starts a training, and can test any version
     eval_id = await upload(api, holdout_frames, purpose="evaluation")
-    await app.state.batch_queue.drain()
+    await app.state.runtime.batch_queue.drain()
     evaluation_set = await api.wait_for_dataset(eval_id, ("valid", "invalid"), timeout=60)
     assert evaluation_set["status"] == "valid", evaluation_set["report"]
     result = await api.evaluate(1, eval_id)

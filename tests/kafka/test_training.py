@@ -17,7 +17,7 @@ pytestmark = pytest.mark.kafka
 async def test_valid_dataset_trains_through_the_training_topic(kafka_settings):
     settings = kafka_settings.model_copy(update={"auto_train": True})
     async with running_app(settings) as (app, _):
-        assert app.state.training.kafka is not None
+        assert type(app.state.runtime.jobs.queue).__name__ == "KafkaJobQueue"
         api = CreditGateClient("http://test", transport=httpx.ASGITransport(app=app))
         async with api:
             await api.register("Kafka Treino Ltda", f"kt-{uuid.uuid4().hex[:8]}@example.com")

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import text
 
-from app.transport.base import BatchEnvelope
+from app.services.ingestion import BatchEnvelope
 from app.transport.kafka import DEAD_LETTER_HEADER
 from tests.conftest import register_company
 from tests.factories import batch, make_customer, make_order, small_history
@@ -59,7 +59,7 @@ def handled(kind: dict) -> int:
 
 
 async def stored_rows(app, dataset_id: str) -> dict[str, int]:
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         return {table: await session.scalar(text(f"SELECT count(*) FROM {table} WHERE dataset_id = :d"),
                                             {"d": dataset_id})
                 for table in PATHS.values()}
@@ -90,7 +90,7 @@ class TestDelivery:
             assert again.json()["duplicate"] is True
             # Published a second time, as when the API died after the broker's ack and the client retried.
             envelope = BatchEnvelope(tenant.company_id, dataset_id, "customers", "dup-1", 2, False, orjson.dumps(items))
-            await raw_send(kafka_settings.kafka_bootstrap_servers, app.state.batch_queue.topic,
+            await raw_send(kafka_settings.kafka_bootstrap_servers, app.state.runtime.batch_queue.topic,
                            [(envelope.key, envelope.encode())])
             # A later batch of the same dataset shares the partition: once stored, the copy was handled.
             later = await client.post(url, json=batch([make_customer("C3")], batch_id="after"), headers=tenant.headers)
@@ -103,7 +103,7 @@ class TestDelivery:
     async def test_poisoned_records_are_dead_lettered_and_consumption_goes_on(self, kafka_settings):
         bootstrap = kafka_settings.kafka_bootstrap_servers
         async with running_app(kafka_settings) as (app, client):
-            queue = app.state.batch_queue
+            queue = app.state.runtime.batch_queue
             tenant = await register_company(client)
             dataset_id = await new_dataset(client, tenant)
             key = f"{tenant.company_id}:{dataset_id}".encode()  # the good batch's partition, ahead of it
@@ -137,7 +137,7 @@ class TestDelivery:
             first = await client.post(url, json=batch([make_order("O1")], batch_id="good-1"), headers=tenant.headers)
             huge = BatchEnvelope(tenant.company_id, dataset_id, "orders", "huge", 1, False,
                                  orjson.dumps([make_order("O2", amount=1e12)]))
-            await raw_send(kafka_settings.kafka_bootstrap_servers, app.state.batch_queue.topic,
+            await raw_send(kafka_settings.kafka_bootstrap_servers, app.state.runtime.batch_queue.topic,
                            [(huge.key, huge.encode())])
             last = await client.post(url, json=batch([make_order("O3")], batch_id="good-2"), headers=tenant.headers)
             assert first.status_code == last.status_code == 202, last.text
@@ -174,7 +174,7 @@ class TestConsumerGroup:
     async def test_two_replicas_share_the_work_and_store_each_batch_once(self, kafka_settings):
         partitions = kafka_settings.kafka_partitions
         async with running_app(kafka_settings) as (app_a, client_a), running_app(kafka_settings) as (app_b, client_b):
-            queues = [app_a.state.batch_queue, app_b.state.batch_queue]
+            queues = [app_a.state.runtime.batch_queue, app_b.state.runtime.batch_queue]
             await balanced(queues, partitions)
             tenant = await register_company(client_a)
             ids = await datasets_covering(client_a, tenant, partitions)
@@ -187,7 +187,7 @@ class TestConsumerGroup:
             for dataset_id in ids:
                 assert await stored_rows(app_a, dataset_id) == {
                     "customers": 4, "credit_limits": 4, "serasa_reports": 4, "orders": 12}
-            async with app_a.state.sessions() as session:
+            async with app_a.state.runtime.sessions() as session:
                 receipts = await session.execute(text(
                     "SELECT count(*), count(stored_at), count(DISTINCT dataset_id || kind || batch_id) "
                     "FROM dataset_batches WHERE company_id = :c"), {"c": tenant.company_id})

@@ -3,7 +3,7 @@ import polars as pl
 import pytest
 import xgboost as xgb
 
-from app.ml import model as model_module
+from app.ml import scoring as scoring_module
 from app.ml.errors import ModelError
 from app.ml.features import FEATURE_NAMES, feature_matrix
 from app.ml.model import ScoringModel
@@ -71,7 +71,7 @@ def test_score_equals_inplace_prediction_and_contributions(model: ScoringModel, 
 
 def test_decisions_are_scored_by_the_checked_fast_explainer(model: ScoringModel, X: np.ndarray) -> None:
     assert model.explainer is not None and model.exact_probability
-    by_xgboost = model._contributions(model._matrix(X))
+    by_xgboost = model.booster.predict(xgb.DMatrix(X), pred_contribs=True, validate_features=False)
     proba, contributions = model.score(X)
     np.testing.assert_allclose(contributions, by_xgboost, rtol=1e-5, atol=1e-5)
     raw = model.booster.predict(xgb.DMatrix(X), validate_features=False)
@@ -84,19 +84,20 @@ def test_a_model_the_explainer_cannot_serve_is_scored_by_xgboost(
     def unsupported(booster):
         raise ModelError("not supported")
 
-    monkeypatch.setattr(model_module.TreeShap, "from_booster", unsupported)
+    monkeypatch.setattr(scoring_module.TreeShap, "from_booster", unsupported)
     fallback = trained.model(nthread=1)
-    assert fallback.explainer is None
+    assert fallback.explainer is None and fallback.scorer.name == "xgboost"
     proba, contributions = fallback.score(X)
     assert np.array_equal(proba, fallback.predict_proba(X))
-    assert np.array_equal(contributions, fallback._contributions(fallback._matrix(X)))
+    by_xgboost = fallback.booster.predict(xgb.DMatrix(X), pred_contribs=True, validate_features=False)
+    assert np.array_equal(contributions, by_xgboost.astype(np.float64))
 
 
 def test_probabilities_not_reproduced_exactly_come_from_xgboost(
     trained: TrainingResult, X: np.ndarray, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = model_module.logistic32
-    monkeypatch.setattr(model_module, "logistic32", lambda margin: np.nextafter(real(margin), np.float32(1)))
+    real = scoring_module.logistic32
+    monkeypatch.setattr(scoring_module, "logistic32", lambda margin: np.nextafter(real(margin), np.float32(1)))
     model = trained.model(nthread=1)
     assert model.explainer is not None and not model.exact_probability
     proba, _ = model.score(X)

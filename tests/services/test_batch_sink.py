@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 
 from app.db.datasets import DatasetBatch
-from app.services.batch_sink import is_permanent, is_transient
+from app.db.errors import is_permanent, is_transient
 from tests.api.test_datasets import settle
 from tests.factories import batch, make_order
 
@@ -15,7 +15,7 @@ async def test_refused_batch_is_dead_lettered_and_the_next_one_stored(app, clien
     # A staged batch the consumer cannot store (the API refuses a text amount, so it is staged
     # directly, as a bug, an older release or a forged broker record might have done).
     poisoned = [make_order("O-text", amount="12.50")]
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         session.add(DatasetBatch(company_id=tenant.company_id, dataset_id=dataset_id, kind="orders",
                                  batch_id="poisoned", items=1, final=False,
                                  payload=orjson.dumps(poisoned).decode()))
@@ -34,10 +34,10 @@ async def test_database_errors_are_classified(app):
     """What the database itself refuses is permanent (dead letter); a lost connection is transient."""
     from sqlalchemy import text
 
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         try:
             await session.execute(text("SELECT CAST('not a number' AS INTEGER) + CAST('x' AS INTEGER)"
-                                       if app.state.engine.dialect.name == "postgresql"
+                                       if app.state.runtime.engine.dialect.name == "postgresql"
                                        else "INSERT INTO companies (id) VALUES (NULL)"))
         except Exception as exc:  # noqa: BLE001 - the real driver's error is what is classified
             refused = exc
@@ -51,7 +51,7 @@ async def test_a_late_unreceipted_batch_never_changes_a_validated_dataset(app, c
     """A batch the broker acknowledged but whose request failed (no receipt), delivered after the
     dataset was validated, is dead-lettered instead of adding rows to it."""
     from app.services.batch_sink import BatchSink
-    from app.transport.base import BatchEnvelope
+    from app.services.ingestion import BatchEnvelope
     from tests.api.test_datasets import upload_all
     from tests.factories import small_history
 
@@ -66,7 +66,7 @@ async def test_a_late_unreceipted_batch_never_changes_a_validated_dataset(app, c
     async def on_dead(envelope, reason):
         dead.append(reason)
 
-    await BatchSink(app.state.sessions, app.state.settings).store([late], on_dead=on_dead)
+    await BatchSink(app.state.runtime.sessions, app.state.runtime.settings).store([late], on_dead=on_dead)
     after = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
     assert after["kinds"]["orders"]["rows_stored"] == before["kinds"]["orders"]["rows_stored"]
     assert "too late" in dead[0]
@@ -76,7 +76,7 @@ async def test_a_late_unreceipted_batch_never_changes_a_validated_dataset(app, c
 async def test_a_failing_completion_check_never_holds_storing_back(app, client, tenant, monkeypatch):
     from app.services import datasets as datasets_service
     from app.services.batch_sink import BatchSink
-    from app.transport.base import BatchEnvelope
+    from app.services.ingestion import BatchEnvelope
 
     async def broken(*args, **kwargs):
         raise ValueError("a bug in the completion check")
@@ -85,6 +85,6 @@ async def test_a_failing_completion_check_never_holds_storing_back(app, client, 
     dataset_id = (await client.post("/v1/datasets", json={}, headers=tenant.headers)).json()["id"]
     envelope = BatchEnvelope(tenant.company_id, dataset_id, "orders", "b-1", 1, False,
                              orjson.dumps([make_order("O-1", "C1")]))
-    await BatchSink(app.state.sessions, app.state.settings).store([envelope])  # does not raise
+    await BatchSink(app.state.runtime.sessions, app.state.runtime.settings).store([envelope])  # does not raise
     body = (await client.get(f"/v1/datasets/{dataset_id}", headers=tenant.headers)).json()
     assert body["kinds"]["orders"]["rows_stored"] == 1 and body["dead_letters"] == []

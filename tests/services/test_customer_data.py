@@ -18,16 +18,16 @@ async def test_concurrent_misses_read_the_database_once(app, tenant, monkeypatch
         return await real_load(session, company_id, customer_ids)
 
     monkeypatch.setattr(customer_data, "load", counting_load)
-    cache = CustomerDataCache()
+    cache = CustomerDataCache(app.state.runtime.sessions)
 
     async def ask():
-        return await cache.get(app.state.sessions, tenant.company_id, 0, ["C-NEW"])
+        return await cache.get(tenant.company_id, 0, ["C-NEW"])
 
     results = await asyncio.gather(*(ask() for _ in range(8)))
     assert calls == [["C-NEW"]]
     assert all(r["C-NEW"] is results[0]["C-NEW"] for r in results)
     assert is_empty(results[0]["C-NEW"])
 
-    await cache.get(app.state.sessions, tenant.company_id, 0, ["C-NEW"])  # cached
-    await cache.get(app.state.sessions, tenant.company_id, 1, ["C-NEW"])  # a new data version reads again
+    await cache.get(tenant.company_id, 0, ["C-NEW"])  # cached
+    await cache.get(tenant.company_id, 1, ["C-NEW"])  # a new data version reads again
     assert len(calls) == 2

@@ -30,7 +30,7 @@ def records(company_id: str, n: int) -> list[LogRecord]:
 
 
 async def stored(app, company_id: str) -> tuple[int, int]:
-    async with app.state.sessions() as session:
+    async with app.state.runtime.sessions() as session:
         decisions = await session.scalar(select(func.count()).where(Decision.company_id == company_id))
         events = await session.scalar(select(func.count()).where(AuditEvent.company_id == company_id,
                                                                  AuditEvent.action == "decision.made"))
@@ -38,7 +38,7 @@ async def stored(app, company_id: str) -> tuple[int, int]:
 
 
 async def test_journaled_then_written_in_the_background(app, tenant, tmp_path):
-    log = DecisionLog(app.state.sessions, tmp_path)
+    log = DecisionLog(app.state.runtime.sessions, tmp_path)
     await log.start()
     batch = records(tenant.company_id, 30)
     await log.write(batch[:10])
@@ -62,7 +62,7 @@ async def test_journaled_decisions_are_gathered_into_one_commit_until_a_flush(ap
 
     monkeypatch.setattr(decision_log, "insert_records", counting_insert)
     monkeypatch.setattr(decision_log, "GATHER_SECONDS", 60.0)  # only the flush can end the window
-    log = DecisionLog(app.state.sessions, tmp_path)
+    log = DecisionLog(app.state.runtime.sessions, tmp_path)
     await log.start()
     try:
         await log.write(records(tenant.company_id, 2))
@@ -76,7 +76,7 @@ async def test_journaled_decisions_are_gathered_into_one_commit_until_a_flush(ap
 
 
 async def test_a_dead_process_journal_is_replayed_once(app, tenant, tmp_path):
-    dead = DecisionLog(app.state.sessions, tmp_path)
+    dead = DecisionLog(app.state.runtime.sessions, tmp_path)
     await dead.start()
     dead._task.cancel()  # the process "dies" before its writer commits anything
     await asyncio.sleep(0)
@@ -87,7 +87,7 @@ async def test_a_dead_process_journal_is_replayed_once(app, tenant, tmp_path):
     os.close(dead._lock_fd)  # the kernel releases a dead process's lock
     assert await stored(app, tenant.company_id) == (0, 0)
 
-    survivor = DecisionLog(app.state.sessions, tmp_path)
+    survivor = DecisionLog(app.state.runtime.sessions, tmp_path)
     await survivor.start()
     assert await stored(app, tenant.company_id) == (25, 25)
     assert not list(tmp_path.glob(f"{dead.owner}*"))
@@ -95,7 +95,7 @@ async def test_a_dead_process_journal_is_replayed_once(app, tenant, tmp_path):
 
 
 async def test_replay_skips_what_was_already_written(app, tenant, tmp_path):
-    log = DecisionLog(app.state.sessions, None)
+    log = DecisionLog(app.state.runtime.sessions, None)
     await log.start()
     batch = records(tenant.company_id, 5)
     await log.write(batch)  # without a journal: committed when write returns
@@ -103,19 +103,19 @@ async def test_replay_skips_what_was_already_written(app, tenant, tmp_path):
     dead_owner = uuid.uuid4().hex
     (tmp_path / f"{dead_owner}.lock").touch()
     (tmp_path / f"{dead_owner}-00000001.jsonl").write_bytes(b"".join(r.encode() for r in batch))
-    replayer = DecisionLog(app.state.sessions, tmp_path)
+    replayer = DecisionLog(app.state.runtime.sessions, tmp_path)
     assert await replayer.recover() == 0
     assert await stored(app, tenant.company_id) == (5, 5)
     await log.stop()
 
 
 async def test_a_live_owner_is_left_alone(app, tenant, tmp_path):
-    alive = DecisionLog(app.state.sessions, tmp_path)
+    alive = DecisionLog(app.state.runtime.sessions, tmp_path)
     await alive.start()
     alive._task.cancel()
     await asyncio.sleep(0)
     await alive.write(records(tenant.company_id, 3))
-    other = DecisionLog(app.state.sessions, tmp_path)
+    other = DecisionLog(app.state.runtime.sessions, tmp_path)
     assert await other.recover() == 0  # its lock is held: not ours to replay
     assert await stored(app, tenant.company_id) == (0, 0)
     os.close(alive._lock_fd)

@@ -1,29 +1,32 @@
-"""The model registry: versions, activation, comparison and evaluations."""
+"""The model registry: versions, activation and comparison."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.db import models as models_db
+from app.db import changes
+from app.db import model_versions as versions_db
 from app.db.base import utcnow
 from app.db.companies import Company
-from app.db.datasets import Dataset
-from app.db.models import ModelEvaluation, ModelVersion, TrainingJob
-from app.errors import Conflict, InvalidInput, NotFound
+from app.db.model_versions import ModelVersion
+from app.db.pages import fetch_page
+from app.db.training_jobs import TrainingJob
+from app.domain.principal import Principal
+from app.errors import Conflict, InvalidInput
+from app.kit.pagination import PageRequest
 from app.services import audit
-from app.services.companies import Principal
 
+__all__ = ["ModelVersion"]
 COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_loss", "brier", "threshold")
 
 
 async def record_version(session: AsyncSession, job: TrainingJob, result: dict[str, Any]) -> ModelVersion:
     """Store a trained model as the company's next version (and activate it when asked to)."""
     for _ in range(5):
-        version = await models_db.next_version(session, job.company_id)
+        version = await versions_db.next_version(session, job.company_id)
         model = _model_from_result(job, version, result)
         try:
             async with session.begin_nested():
@@ -64,17 +67,20 @@ def activate(session: AsyncSession, company: Company, model: ModelVersion, actor
     audit.record(session, company_id=company.id, action="model.activated", subject_type="model",
                  subject_id=str(model.version), summary={"model_id": model.id, "previous_model_id": previous},
                  actor=actor)
+    changes.company_changed(session, company.id)
 
 
-async def get_owned(session: AsyncSession, principal: Principal, version: int) -> ModelVersion:
-    model = await models_db.get_version(session, principal.company.id, version)
-    if model is None:
-        raise NotFound(f"Model version {version} was not found.")
-    return model
+async def find(session: AsyncSession, company_id: str, version: int) -> ModelVersion | None:
+    return await versions_db.get_version(session, company_id, version)
 
 
-async def activate_version(session: AsyncSession, principal: Principal, version: int) -> ModelVersion:
-    model = await get_owned(session, principal, version)
+async def list_page(session: AsyncSession, principal: Principal,
+                    page: PageRequest) -> tuple[list[ModelVersion], str | None]:
+    query = versions_db.company_versions(principal.company.id)
+    return await fetch_page(session, query, versions_db.VERSION_PAGE_KEYS, page)
+
+
+async def activate_version(session: AsyncSession, principal: Principal, model: ModelVersion) -> ModelVersion:
     company = await session.get(Company, principal.company.id)
     if company.active_model_id != model.id:
         activate(session, company, model, actor=principal.jti)
@@ -100,40 +106,16 @@ def _metric(model: ModelVersion, name: str) -> float | None:
     return model.threshold if name == "threshold" else model.metrics.get(name)
 
 
-def parse_versions(raw: str) -> list[int]:
+def parse_versions(raw: str, largest: int) -> list[int]:
     try:
         versions = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError as exc:
         raise InvalidInput("versions must be comma-separated version numbers, e.g. 1,2",
                            errors=[{"field": "versions", "message": "not a list of integers"}]) from exc
+    if any(not 1 <= v <= largest for v in versions):
+        raise InvalidInput(f"versions must be between 1 and {largest}",
+                           errors=[{"field": "versions", "message": f"a version is outside 1..{largest}"}])
     if len(versions) < 2 or len(set(versions)) != len(versions):
         raise InvalidInput("name at least two different versions, e.g. versions=1,2",
                            errors=[{"field": "versions", "message": "need two or more distinct versions"}])
     return versions
-
-
-async def evaluate(
-    session: AsyncSession, runner, principal: Principal, model: ModelVersion, dataset_id: str
-) -> ModelEvaluation:
-    dataset = await session.get(Dataset, dataset_id)
-    if dataset is None or dataset.company_id != principal.company.id:
-        raise NotFound(f"Dataset {dataset_id} was not found.")
-    if dataset.status not in ("valid", "training", "trained", "failed"):
-        raise Conflict(f"Dataset {dataset_id} is {dataset.status}; only a valid dataset can be evaluated.")
-    from app.services.training_worker import evaluate_dataset
-
-    loop = asyncio.get_running_loop()
-    metrics = await loop.run_in_executor(
-        runner.pool, evaluate_dataset, runner.settings.database_url, dataset.id, model.booster,
-        model.feature_names["names"], model.threshold,
-    )
-    evaluation = ModelEvaluation(company_id=principal.company.id, model_id=model.id, dataset_id=dataset.id,
-                                 metrics=metrics)
-    session.add(evaluation)
-    await session.flush()
-    audit.record(session, company_id=principal.company.id, action="model.evaluated", subject_type="model",
-                 subject_id=str(model.version),
-                 summary={"dataset_id": dataset.id, "evaluation_id": evaluation.id,
-                          "roc_auc": metrics.get("roc_auc"), "accuracy": metrics.get("accuracy")},
-                 actor=principal.jti)
-    return evaluation

@@ -1,0 +1,1 @@
+"""Implementations of the services' `Compute` port: where CPU-heavy jobs run."""

@@ -1,0 +1,88 @@
+"""Model versions and their evaluations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, LargeBinary, Select, String, Text, UniqueConstraint, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db.base import Base, new_id, status_type, utcnow
+from app.domain.states import UNFINISHED_JOB_STATUSES, JobStatus
+
+
+class ModelVersion(Base):
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("company_id", "version"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    version: Mapped[int]
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
+    job_id: Mapped[str | None] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    feature_names: Mapped[dict[str, Any]]  # {"names": [...]}: JSON lists stay portable this way
+    params: Mapped[dict[str, Any]]
+    threshold: Mapped[float]
+    booster: Mapped[bytes] = mapped_column(LargeBinary)
+    booster_format: Mapped[str] = mapped_column(String(16), default="ubj")
+    metrics: Mapped[dict[str, Any]]
+    feature_importance: Mapped[dict[str, Any]]
+    details: Mapped[dict[str, Any]]  # counts, best iteration, timings
+    training_seconds: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    activated_at: Mapped[datetime | None]
+
+
+class ModelEvaluation(Base):
+    """A version tested on a labelled dataset: a queued job until its metrics are in."""
+
+    __tablename__ = "model_evaluations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    company_id: Mapped[str] = mapped_column(ForeignKey("companies.id"))
+    model_id: Mapped[str] = mapped_column(ForeignKey("model_versions.id"), index=True)
+    dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id"))
+    status: Mapped[JobStatus] = mapped_column(status_type(JobStatus), default=JobStatus.queued,
+                                              server_default=JobStatus.succeeded.value)
+    metrics: Mapped[dict[str, Any] | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+VERSION_PAGE_KEYS = (ModelVersion.version,)
+EVALUATION_PAGE_KEYS = (ModelEvaluation.created_at, ModelEvaluation.id)
+
+
+async def next_version(session: AsyncSession, company_id: str) -> int:
+    query = select(func.max(ModelVersion.version)).where(ModelVersion.company_id == company_id)
+    return int(await session.scalar(query) or 0) + 1
+
+
+async def get_version(session: AsyncSession, company_id: str, version: int) -> ModelVersion | None:
+    query = select(ModelVersion).where(ModelVersion.company_id == company_id, ModelVersion.version == version)
+    return await session.scalar(query)
+
+
+async def get_version_id(session: AsyncSession, company_id: str, version: int) -> str | None:
+    query = select(ModelVersion.id).where(ModelVersion.company_id == company_id, ModelVersion.version == version)
+    return await session.scalar(query)
+
+
+def company_versions(company_id: str) -> Select:
+    return select(ModelVersion).where(ModelVersion.company_id == company_id)
+
+
+def model_evaluations(model_id: str) -> Select:
+    return select(ModelEvaluation).where(ModelEvaluation.model_id == model_id)
+
+
+async def unfinished_evaluations(session: AsyncSession) -> list[ModelEvaluation]:
+    query = (select(ModelEvaluation).where(ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
+             .order_by(ModelEvaluation.created_at))
+    return list(await session.scalars(query))

@@ -1,0 +1,1 @@
+"""Small helpers every domain repeats (paging), written once."""

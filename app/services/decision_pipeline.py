@@ -1,0 +1,140 @@
+"""The stages of a decision, each a small typed function over one group of orders:
+
+    features -> score -> policy -> result -> record
+
+- features: the live kernel over the customer's cached snapshot (= `build_features`' row);
+- score: the model's `Scorer` port gives block probabilities and exact TreeSHAP contributions;
+- policy: turns probabilities into verdicts (`Policy` port; today the model's own threshold);
+- result: the response, with the reasons in words;
+- record: what the decision log writes (decision rows and the request's audit event).
+
+`DecisionEngine` (app/services/decisions.py) runs them; a new stage (a policy with rules, a
+shadow model in `record`) replaces or adds one function without touching the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+import numpy as np
+
+from app.db.base import new_id
+from app.domain.principal import Principal
+from app.errors import InvalidInput
+from app.ml.explain import missing_features, reasons
+from app.ml.features import FEATURE_NAMES
+from app.ml.live import CustomerSnapshot, is_empty, live_features
+from app.ml.model import BILL, BLOCK
+from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
+from app.services import audit
+from app.services.customer_data import with_context
+from app.services.decision_log import LogRecord
+from app.services.scoring import LoadedModel
+
+FeatureRow = dict[str, float | None]
+
+
+@dataclass(frozen=True, slots=True)
+class Scores:
+    """A group's block probabilities and their contributions (rows aligned with the group)."""
+
+    probability: np.ndarray
+    contributions: np.ndarray
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    decision: str
+    threshold: float
+    decided_by: str = "model"
+
+
+class Policy(Protocol):
+    def apply(self, model: LoadedModel, rows: Sequence[FeatureRow], scores: Scores) -> list[Verdict]: ...
+
+
+class ModelThreshold:
+    """Block when the probability reaches the model's threshold (chosen at training)."""
+
+    def apply(self, model: LoadedModel, rows: Sequence[FeatureRow], scores: Scores) -> list[Verdict]:
+        threshold = model.threshold
+        block, bill = Verdict(BLOCK, threshold), Verdict(BILL, threshold)
+        return [block if p >= threshold else bill for p in scores.probability.tolist()]
+
+
+def features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now: datetime) -> FeatureRow:
+    """Stage 1: the order's point-in-time features from the stored snapshot and any context."""
+    order = request.order
+    ordered_at = order.ordered_at or now
+    data = with_context(stored, request.context, ordered_at.date())
+    if is_empty(data):
+        raise InvalidInput(
+            f"No data for customer {order.customer_id}: upload its history in a dataset, or send "
+            "context.customer, context.credit_limit and context.serasa_report with the order.",
+            errors=[{"index": index, "field": "order.customer_id",
+                     "message": "no stored customer, credit limit, Serasa report or order history"}],
+        )
+    return live_features(data, ordered_at=ordered_at, amount=order.amount, payment_terms_days=order.payment_terms_days)
+
+
+def score(model: LoadedModel, rows: Sequence[FeatureRow]) -> Scores:
+    """Stage 2: one vectorised scoring of the group's rows."""
+    names = model.scorer.feature_names
+    X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
+    probability, contributions = model.scorer.score(X)
+    return Scores(probability, contributions)
+
+
+def result(request: DecisionRequest, row: FeatureRow, model: LoadedModel, probability: float,
+           contributions: np.ndarray, verdict: Verdict, lang: str, now: datetime) -> DecisionRead:
+    """Stage 4: the response of one order, with the reasons that pushed towards its verdict."""
+    why = reasons(row, contributions, model.scorer.feature_names, verdict.decision, lang)
+    return DecisionRead(
+        decision_id=new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
+        decision=verdict.decision, probability_block=round(probability, 6), threshold=verdict.threshold,
+        model_version=model.version,
+        reasons=[ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), text=r.text)
+                 for r in why],
+        missing_features=missing_features(row), created_at=now.replace(tzinfo=UTC),
+    )
+
+
+def record(principal: Principal, requests: Sequence[DecisionRequest], rows: Sequence[FeatureRow],
+           results: Sequence[DecisionRead], models: Sequence[LoadedModel]) -> list[LogRecord]:
+    """Stage 5: the stored decisions, and one audit event for the request."""
+    records = [LogRecord(_decision_values(principal, *parts))
+               for parts in zip(requests, rows, results, models, strict=True)]
+    records[0].audit = _audit_values(principal, results)
+    return records
+
+
+def _decision_values(principal: Principal, request: DecisionRequest, row: FeatureRow, result: DecisionRead,
+                     model: LoadedModel) -> dict:
+    return {
+        "id": result.decision_id, "company_id": principal.company.id, "model_id": model.model_id,
+        "model_version": model.version, "customer_id": result.customer_id, "order_id": result.order_id,
+        "decision": result.decision, "probability_block": result.probability_block,
+        "threshold": result.threshold, "request": request.model_dump(mode="json", exclude_none=True),
+        "features": {name: row.get(name) for name in FEATURE_NAMES},
+        "reasons": {"reasons": [r.model_dump() for r in result.reasons],
+                    "missing_features": result.missing_features},
+        "created_at": result.created_at,
+    }
+
+
+def _audit_values(principal: Principal, results: Sequence[DecisionRead]) -> dict:
+    """One event per request: the decision, or the batch with its counts."""
+    first = results[0]
+    if len(results) == 1:
+        summary = {"order_id": first.order_id, "customer_id": first.customer_id, "decision": first.decision,
+                   "model_version": first.model_version}
+        action = "decision.made"
+    else:
+        summary = {"count": len(results), "blocked": sum(r.decision == BLOCK for r in results),
+                   "first_decision_id": first.decision_id}
+        action = "decision.batch"
+    return audit.event_values(company_id=principal.company.id, action=action, subject_type="decision",
+                              subject_id=first.decision_id, summary=summary, actor=principal.jti)
