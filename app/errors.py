@@ -9,10 +9,12 @@ class AppError(Exception):
     status_code = 400
     title = "Bad request"
 
-    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None) -> None:
+    def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
+        self.headers = headers
 
 
 class InvalidInput(AppError):
@@ -40,6 +42,11 @@ class Conflict(AppError):
     title = "Conflict"
 
 
+class TooManyRequests(AppError):
+    status_code = 429
+    title = "Too many requests"
+
+
 class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload too large"
@@ -54,6 +61,10 @@ def error_entries(errors) -> list[dict[str, Any]]:
     """Each failing field with its path; items of a batch also get their index and field."""
     out = []
     for err in errors:
+        if err.get("type") == "json_invalid":  # malformed JSON: the same entry on every route
+            out.append({"loc": ["body"], "field": "body", "type": "json_invalid",
+                        "message": f"the body is not valid JSON: {err.get('msg', 'invalid')}"})
+            continue
         loc = [part for part in err.get("loc", ()) if part != "body"]
         entry: dict[str, Any] = {"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type")}
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):

@@ -10,7 +10,8 @@ import orjson
 
 from app.context import request_id_var
 
-_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+# uvicorn adds `color_message` (the message with ANSI colour codes) to its records: never in JSON.
+_RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
 
 
 class JsonFormatter(logging.Formatter):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import jwt
 
@@ -47,8 +47,20 @@ def issue_token(settings: Settings, company_id: str) -> IssuedToken:
     return IssuedToken(token=token, jti=jti, issued_at=issued_at, expires_at=expires_at)
 
 
+_REFUSALS: tuple[tuple[type[jwt.PyJWTError], str], ...] = (
+    (jwt.ExpiredSignatureError, "The token has expired; request a new one."),
+    (jwt.InvalidAudienceError, "The token is not valid: it was issued for another audience."),
+    (jwt.InvalidIssuerError, "The token is not valid: it was issued by another issuer."),
+    (jwt.MissingRequiredClaimError, "The token is not valid: a required claim is missing."),
+    (jwt.ImmatureSignatureError, "The token is not valid yet."),
+    (jwt.InvalidSignatureError, "The token is not valid: its signature does not match."),
+    (jwt.InvalidAlgorithmError, "The token is not valid: its algorithm is not accepted."),
+)
+
+
 def decode_token(settings: Settings, token: str) -> TokenClaims:
-    """Verify signature, algorithm, issuer, audience and expiry; any failure is a 401."""
+    """Verify signature, algorithm, issuer, audience and expiry; any failure is a 401 whose detail
+    names the kind of problem, never the decoder's own message."""
     try:
         claims = jwt.decode(
             token,
@@ -58,14 +70,15 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
             issuer=settings.jwt_issuer,
             options={"require": REQUIRED_CLAIMS, "verify_signature": True},
         )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("The token has expired; request a new one.") from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized(f"The token is not valid: {exc}.") from exc
+        detail = next((text for kind, text in _REFUSALS if isinstance(exc, kind)), "The token is not valid.")
+        raise Unauthorized(detail) from exc
     if not isinstance(claims["sub"], str) or not isinstance(claims["jti"], str):
         raise Unauthorized("The token is not valid: sub and jti must be strings.")
-    return TokenClaims(
-        company_id=claims["sub"],
-        jti=claims["jti"],
-        expires_at=datetime.fromtimestamp(claims["exp"], tz=utcnow().tzinfo),
-    )
+    if type(claims["exp"]) is not int:
+        raise Unauthorized("The token is not valid: exp must be an integer number of seconds.")
+    try:
+        expires_at = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise Unauthorized("The token is not valid: exp is out of range.") from exc
+    return TokenClaims(company_id=claims["sub"], jti=claims["jti"], expires_at=expires_at)

@@ -10,6 +10,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "creditgate-development-secret-do-not-use-in-production"
 MIN_SECRET_BYTES = 32
+MIN_DISTINCT_BYTES = 12  # a random 32-byte URL-safe token has ~25; "aaaa..." or "abcabc..." far fewer
+# Values found in tutorials, .env examples and framework defaults (compared without case and separators).
+KNOWN_DEFAULTS = frozenset({
+    "secret", "changeme", "changeit", "password", "yoursecretkey", "secretkey", "jwtsecret", "supersecret",
+    "mysecret", "development", "test", "example", "insecure", "default", "pleasechangeme", "replaceme",
+})
 
 
 class Environment(StrEnum):
@@ -51,17 +57,15 @@ class Settings(BaseSettings):
     training_workers: int = Field(default=1, ge=1)
     training_threads: int = Field(default=2, ge=1)
     holdout_fraction: float = Field(default=0.2, gt=0.0, lt=0.9)
+    # Trainings (and, separately, evaluations) a company may have queued or running at once.
+    max_unfinished_jobs_per_company: int = Field(default=4, ge=1)
     auto_train: bool = True
 
     @model_validator(mode="after")
     def _refuse_weak_secret_outside_development(self) -> Settings:
         if self.env is Environment.development:
             return self
-        problem = None
-        if not self.jwt_secret or self.jwt_secret == DEV_JWT_SECRET:
-            problem = "is missing or is the development default"
-        elif len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
-            problem = f"is shorter than {MIN_SECRET_BYTES} bytes"
+        problem = secret_weakness(self.jwt_secret)
         if problem:
             raise ValueError(
                 f"CREDITGATE_JWT_SECRET {problem}; outside development set it to a random value of "
@@ -73,6 +77,24 @@ class Settings(BaseSettings):
     @property
     def kafka_enabled(self) -> bool:
         return bool(self.kafka_bootstrap_servers.strip())
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a JWT secret is too weak to sign production tokens, or None. Length alone is not enough:
+    48 times the same letter is 48 bytes."""
+    raw = secret.encode()
+    folded = "".join(ch for ch in secret.lower() if ch.isalnum())
+    if not secret or secret == DEV_JWT_SECRET:
+        return "is missing or is the development default"
+    if len(raw) < MIN_SECRET_BYTES:
+        return f"is shorter than {MIN_SECRET_BYTES} bytes"
+    if any(ch.isspace() for ch in secret):
+        return "contains whitespace (a copy-paste accident?)"
+    if folded in KNOWN_DEFAULTS or any(folded == word * (len(folded) // len(word)) for word in KNOWN_DEFAULTS):
+        return "is a well-known default"
+    if len(set(raw)) < MIN_DISTINCT_BYTES:
+        return f"has fewer than {MIN_DISTINCT_BYTES} distinct characters (a repeated pattern)"
+    return None
 
 
 @lru_cache

@@ -10,7 +10,11 @@ def test_development_accepts_default_secret():
     assert Settings(_env_file=None, env="development").jwt_secret == DEV_JWT_SECRET
 
 
-@pytest.mark.parametrize("secret", [DEV_JWT_SECRET, "", "short-secret"])
+WEAK = [DEV_JWT_SECRET, "", "short-secret", "x" * 48, "ab" * 24, "changeme" * 5, "secret" * 8,
+        "correct horse battery staple and more words", " " + "k3J9!fQ2#wL8@zR5$tY1%uI6^oP4&aS7", "0123456789" * 4]
+
+
+@pytest.mark.parametrize("secret", WEAK)
 @pytest.mark.parametrize("env", ["production", "test"])
 def test_weak_secret_refused_outside_development(env, secret):
     with pytest.raises(ValidationError) as info:
@@ -19,7 +23,9 @@ def test_weak_secret_refused_outside_development(env, secret):
 
 
 def test_strong_secret_accepted_in_production():
-    settings = Settings(_env_file=None, env="production", jwt_secret="x" * 48)
+    import secrets
+
+    settings = Settings(_env_file=None, env="production", jwt_secret=secrets.token_urlsafe(48))
     assert settings.env == "production"
 
 

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Query
-
-from app.api.deps import CurrentPrincipal, DecisionsDep, PageParams, SessionDep
+from app.api.deps import CurrentPrincipal, DecisionsDep, Filter, PageParams, SessionDep, Since, Until
 from app.schemas.audit import AuditEventRead
 from app.schemas.common import Page, problem_responses
 from app.services import audit as service
@@ -21,11 +18,11 @@ async def list_audit_events(
     session: SessionDep,
     engine: DecisionsDep,
     page: PageParams,
-    action: str | None = None,
-    subject_type: str | None = None,
-    subject_id: str | None = None,
-    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+    action: Filter = None,
+    subject_type: Filter = None,
+    subject_id: Filter = None,
+    since: Since = None,
+    until: Until = None,
 ) -> Page[AuditEventRead]:
     filters = service.AuditFilter(action, subject_type, subject_id, since, until)
     events, next_cursor = await service.list_page(session, engine.log, principal.company.id, filters, page)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Response, status
 
-from app.api.deps import CurrentPrincipal, DecisionsDep, PageParams, SessionDep
+from app.api.deps import CurrentPrincipal, DecisionsDep, Filter, PageParams, SessionDep, Since, Until
 from app.api.resources import OwnedDecision
 from app.schemas.common import Page, problem_responses
 from app.schemas.decisions import (
@@ -73,10 +72,10 @@ async def list_decisions(
     session: SessionDep,
     engine: DecisionsDep,
     page: PageParams,
-    customer_id: str | None = None,
+    customer_id: Filter = None,
     decision: Literal["bill", "block"] | None = None,
-    since: Annotated[datetime | None, Query(description="Inclusive, ISO 8601")] = None,
-    until: Annotated[datetime | None, Query(description="Exclusive, ISO 8601")] = None,
+    since: Since = None,
+    until: Until = None,
 ) -> Page[DecisionRead]:
     filters = DecisionFilter(customer_id=customer_id, decision=decision, since=since, until=until)
     rows, next_cursor = await service.list_page(session, engine, principal, filters, page)

@@ -17,6 +17,7 @@ from app.domain.principal import Principal
 from app.errors import Unauthorized
 from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
 from app.runtime import Runtime
+from app.schemas.types import NO_CONTROL_CHARACTERS, QueryDateTime
 from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
@@ -105,3 +106,8 @@ def page_request(
 
 
 PageParams = Annotated[PageRequest, Depends(page_request)]
+
+# Query filters: printable text of a bounded length, and ISO 8601 instants compared in UTC.
+Filter = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL_CHARACTERS)]
+Since = Annotated[QueryDateTime | None, Query(description="Inclusive, ISO 8601 (UTC if no offset)")]
+Until = Annotated[QueryDateTime | None, Query(description="Exclusive, ISO 8601 (UTC if no offset)")]

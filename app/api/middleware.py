@@ -24,6 +24,21 @@ LATENCY = Histogram(
 )
 
 
+CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
+
+
+class _Exchange:
+    """What the middleware learns about one request while it runs."""
+
+    __slots__ = ("status", "started_response", "too_large", "disconnected")
+
+    def __init__(self) -> None:
+        self.status = 500
+        self.started_response = False
+        self.too_large = False
+        self.disconnected = False
+
+
 class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
         self.app = app
@@ -36,13 +51,23 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
         started = time.perf_counter()
-        status = 500
-        started_response = False
+        exchange = _Exchange()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, started_response
             if message["type"] == "http.response.start":
-                status, started_response = message["status"], True
+                if exchange.too_large:  # the app saw a body error; the truth is a body over the limit
+                    exchange.started_response = True
+                    await _send_problem(send_with_headers, 413, "Payload too large", _too_large(self.max_body_bytes),
+                                        request_id)
+                    return
+                exchange.status, exchange.started_response = message["status"], True
+            elif exchange.too_large:
+                return  # the replaced response's body
+            await send_with_headers(message)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                exchange.status = message["status"]
                 elapsed_ms = (time.perf_counter() - started) * 1000
                 message["headers"] = [
                     *message.get("headers", []),
@@ -53,16 +78,23 @@ class RequestContextMiddleware:
 
         try:
             if _declared_length(scope) > self.max_body_bytes:
-                await _send_problem(send_with_id, 413, "Payload too large", _too_large(self.max_body_bytes), request_id)
+                exchange.started_response = True
+                await _send_problem(send_with_headers, 413, "Payload too large", _too_large(self.max_body_bytes),
+                                    request_id)
                 return
-            await self.app(scope, _limited(receive, self.max_body_bytes), send_with_id)
+            await self.app(scope, _watched(receive, self.max_body_bytes, exchange), send_with_id)
         except Exception:
-            logger.exception("unhandled error", extra={"path": scope.get("path")})
-            if not started_response:
-                detail = "An unexpected error occurred; quote the request id when reporting it."
-                await _send_problem(send_with_id, 500, "Internal error", detail, request_id)
+            if exchange.disconnected:
+                exchange.status = CLIENT_CLOSED
+            else:
+                logger.exception("unhandled error", extra={"path": scope.get("path")})
+                if not exchange.started_response:
+                    detail = "An unexpected error occurred; quote the request id when reporting it."
+                    await _send_problem(send_with_headers, 500, "Internal error", detail, request_id)
         finally:
-            _observe(scope, status, time.perf_counter() - started)
+            if exchange.disconnected and (not exchange.started_response or exchange.status >= 400):
+                exchange.status = CLIENT_CLOSED  # whatever the app answered, nobody was there to read it
+            _observe(scope, exchange.status, time.perf_counter() - started)
             request_id_var.reset(token)
 
 
@@ -72,10 +104,9 @@ def _observe(scope: Scope, status: int, elapsed: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(elapsed)
     if route not in ("/metrics", "/healthz"):
-        logger.info(
-            "request",
-            extra={"method": method, "route": route, "status": status, "ms": round(elapsed * 1000, 3)},
-        )
+        message = "client disconnected" if status == CLIENT_CLOSED else "request"
+        logger.info(message, extra={"method": method, "route": route, "status": status,
+                                    "ms": round(elapsed * 1000, 3)})
 
 
 def _incoming_request_id(scope: Scope) -> str | None:
@@ -97,7 +128,9 @@ def _declared_length(scope: Scope) -> int:
     return 0
 
 
-def _limited(receive: Receive, limit: int) -> Receive:
+def _watched(receive: Receive, limit: int, exchange: _Exchange) -> Receive:
+    """The request body, refused once it passes `limit` bytes (also when sent in chunks without a
+    Content-Length); a client that hangs up is noted, not treated as a server error."""
     seen = 0
 
     async def wrapped() -> Message:
@@ -106,7 +139,10 @@ def _limited(receive: Receive, limit: int) -> Receive:
         if message["type"] == "http.request":
             seen += len(message.get("body", b""))
             if seen > limit:
+                exchange.too_large = True
                 raise PayloadTooLarge(_too_large(limit))
+        elif message["type"] == "http.disconnect":
+            exchange.disconnected = True
         return message
 
     return wrapped

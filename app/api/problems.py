@@ -15,7 +15,8 @@ from app.errors import AppError, error_entries
 PROBLEM_JSON = "application/problem+json"
 
 
-def problem(status: int, title: str, detail: str, request: Request, **extra: Any) -> JSONResponse:
+def problem(status: int, title: str, detail: str, request: Request, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
     body: dict[str, Any] = {
         "type": "about:blank",
         "title": title,
@@ -25,7 +26,7 @@ def problem(status: int, title: str, detail: str, request: Request, **extra: Any
         "request_id": request_id_var.get(),
     }
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -35,7 +36,7 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, request, errors=exc.errors)
+        return problem(exc.status_code, exc.title, exc.detail, request, headers=exc.headers, errors=exc.errors)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -47,8 +48,12 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Error")
-        return problem(exc.status_code, title, str(exc.detail), request)
+        """Routing errors (404, 405 with its Allow header) and FastAPI's own body errors."""
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Bad request")
+        detail = {404: f"No route {request.url.path}.",
+                  405: f"{request.method} is not allowed here; allowed: {(exc.headers or {}).get('Allow', '-')}."
+                  }.get(exc.status_code, str(exc.detail))
+        return problem(exc.status_code, title, detail, request, headers=exc.headers)
 
 
 def _describe(error: dict[str, Any]) -> str:

@@ -44,6 +44,9 @@ class DatasetBatch(Base):
     items: Mapped[int]
     final: Mapped[bool]
     payload: Mapped[str | None] = mapped_column(Text)
+    # SHA-256 of the batch's validated items and final flag: the same batch_id again with other
+    # items is a conflict, never silently dropped.
+    digest: Mapped[str | None] = mapped_column(String(64))
     accepted_at: Mapped[datetime] = mapped_column(default=utcnow)
     stored_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)

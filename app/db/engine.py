@@ -17,7 +17,10 @@ def _json_dumps(value) -> str:
 
 
 def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    kwargs: dict = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    # hide_parameters: an error's message (logged, and echoed by nothing else) never carries the
+    # statement's values - company e-mails, documents, amounts.
+    kwargs: dict = {"echo": echo, "json_serializer": _json_dumps, "json_deserializer": orjson.loads,
+                    "hide_parameters": True}
     if url.startswith("sqlite"):
         kwargs["connect_args"] = {"timeout": 30}
     else:

@@ -86,3 +86,9 @@ async def unfinished_evaluations(session: AsyncSession) -> list[ModelEvaluation]
     query = (select(ModelEvaluation).where(ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
              .order_by(ModelEvaluation.created_at))
     return list(await session.scalars(query))
+
+
+async def unfinished_evaluation_count(session: AsyncSession, company_id: str) -> int:
+    query = select(func.count()).select_from(ModelEvaluation).where(
+        ModelEvaluation.company_id == company_id, ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
+    return int(await session.scalar(query) or 0)

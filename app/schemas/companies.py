@@ -1,14 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, StringConstraints
 
 from app.schemas.common import ReadModel, RequestModel
+from app.schemas.types import NO_CONTROL_CHARACTERS
 
 
 class CompanyCreate(RequestModel):
-    name: str = Field(min_length=2, max_length=200, examples=["Distribuidora Exemplo Ltda"])
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200, pattern=NO_CONTROL_CHARACTERS)] = Field(
+        examples=["Distribuidora Exemplo Ltda"])
     email: EmailStr = Field(examples=["credito@exemplo.com.br"])
 
 
@@ -41,4 +44,4 @@ class TokenInfo(ReadModel):
 
 
 class CompanySettingsUpdate(RequestModel):
-    auto_activate_models: bool
+    auto_activate_models: bool = Field(strict=True, description="activate each newly trained version at once")

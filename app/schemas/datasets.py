@@ -9,7 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.domain.states import DatasetStatus, Kind, Purpose
 from app.schemas.common import ReadModel, RequestModel
-from app.schemas.types import Code, Count, Document, Flag, IsoDate, IsoDateTime, Money, Name, Percent, Uf
+from app.schemas.types import (
+    NO_CONTROL_CHARACTERS,
+    Code,
+    Count,
+    Document,
+    Flag,
+    IsoDate,
+    IsoDateTime,
+    Money,
+    Name,
+    Percent,
+    Uf,
+)
 
 MAX_BATCH_ITEMS = 500
 
@@ -104,7 +116,7 @@ class BatchReceipt(BaseModel):
 
 
 class DatasetCreate(RequestModel):
-    name: Annotated[str, StringConstraints(max_length=200)] | None = None
+    name: Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROL_CHARACTERS)] | None = None
     purpose: Purpose = Purpose.training
 
 

@@ -49,7 +49,7 @@ class DecisionContext(RequestModel):
 
 class DecisionRequest(RequestModel):
     order: OrderToDecide
-    model_version: Annotated[int, Field(ge=1, strict=True)] | None = Field(
+    model_version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = Field(
         default=None, description="default: the active version"
     )
     context: DecisionContext | None = None

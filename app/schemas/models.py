@@ -42,7 +42,7 @@ class ModelRead(ModelSummary):
 
 
 class EvaluationCreate(RequestModel):
-    dataset_id: str = Field(min_length=1, max_length=36)
+    dataset_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$", description="a valid dataset of the company")
 
 
 class EvaluationRead(ReadModel):

@@ -23,7 +23,7 @@ from app.services import audit
 from app.services import datasets as datasets_service
 from app.services.batch_rows import payload_rows
 from app.services.datasets import DatasetReadyHook
-from app.services.ingestion import BatchEnvelope
+from app.services.ingestion import BatchEnvelope, batch_digest
 from app.settings import Settings
 
 logger = logging.getLogger("app.ingestion")
@@ -139,7 +139,8 @@ def _receipt_row(envelope: BatchEnvelope, *, stored: bool, error: str | None = N
     now = utcnow()
     return DatasetBatch(company_id=envelope.company_id, dataset_id=envelope.dataset_id, kind=envelope.kind,
                         batch_id=envelope.batch_id, items=envelope.items, final=envelope.final, accepted_at=now,
-                        stored_at=now if stored else None, error=error)
+                        digest=batch_digest(envelope.payload, envelope.final), stored_at=now if stored else None,
+                        error=error)
 
 
 async def record_dead_letter(session: AsyncSession, envelope: BatchEnvelope, reason: str) -> None:

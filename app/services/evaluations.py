@@ -17,7 +17,7 @@ from app.db.model_versions import ModelEvaluation, ModelVersion
 from app.db.pages import fetch_page
 from app.domain.principal import Principal
 from app.domain.states import JobKind, JobStatus
-from app.errors import Conflict
+from app.errors import Conflict, TooManyRequests
 from app.kit.pagination import PageRequest
 from app.services import audit, training_worker
 from app.services.jobs import Compute, JobRef, Jobs, WorkerLost
@@ -41,6 +41,10 @@ class EvaluationService:
                       dataset: Dataset) -> ModelEvaluation:
         if not dataset.status.usable:
             raise Conflict(f"Dataset {dataset.id} is {dataset.status}; only a valid dataset can be evaluated.")
+        limit = self.settings.max_unfinished_jobs_per_company
+        if await versions_db.unfinished_evaluation_count(session, principal.company.id) >= limit:
+            raise TooManyRequests(f"{limit} evaluations of this company are queued or running; retry when one "
+                                  "finished.", headers={"Retry-After": "30"})
         evaluation = ModelEvaluation(company_id=principal.company.id, model_id=model.id, dataset_id=dataset.id,
                                      status=JobStatus.queued)
         session.add(evaluation)

@@ -7,6 +7,7 @@ The batch queue is this service's port: an in-process queue (staged in the recei
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass
 from functools import cache
@@ -14,6 +15,7 @@ from typing import Protocol
 
 import orjson
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import datasets as datasets_db
@@ -105,23 +107,47 @@ def describe(error: dict) -> str:
 
 async def accept_batch(session: AsyncSession, queue: BatchQueue, principal: Principal, dataset: Dataset,
                        kind: Kind, batch: BatchIn) -> BatchReceipt:
+    """The batch's receipt once it is durable. The same batch_id again (a retry, or the same
+    request sent twice at once) answers the first receipt; with other items, a 409."""
+    payload = items_adapter(kind).dump_json(batch.items)
+    digest = batch_digest(payload, batch.final)
     existing = await datasets_db.get_batch(session, dataset.id, kind.value, batch.batch_id)
     if existing is not None:
-        return receipt_of(existing, duplicate=True)
+        return _repeated(existing, digest)
     if dataset.status != DatasetStatus.receiving:
         raise Conflict(f"Dataset {dataset.id} is {dataset.status}; it no longer accepts batches.")
     if await datasets_db.kind_is_final(session, dataset.id, kind.value):
         raise Conflict(f"The {kind.value} of dataset {dataset.id} were marked final; start a new dataset.")
     receipt = DatasetBatch(company_id=principal.company.id, dataset_id=dataset.id, kind=kind.value,
                            batch_id=batch.batch_id, items=len(batch.items), final=batch.final,
-                           accepted_at=utcnow())
-    session.add(receipt)
-    await session.flush()
+                           digest=digest, accepted_at=utcnow())
+    try:
+        async with session.begin_nested():
+            session.add(receipt)
+    except IntegrityError:  # the same batch_id committed meanwhile by a concurrent request
+        existing = await datasets_db.get_batch(session, dataset.id, kind.value, batch.batch_id)
+        if existing is None:
+            raise
+        return _repeated(existing, digest)
     envelope = BatchEnvelope(principal.company.id, dataset.id, kind.value, batch.batch_id, len(batch.items),
-                             batch.final, items_adapter(kind).dump_json(batch.items))
+                             batch.final, payload)
     await queue.submit(session, receipt, envelope)
     _audit_accepted(session, principal, dataset, kind, receipt)
     return receipt_of(receipt)
+
+
+def batch_digest(payload: bytes, final: bool) -> str:
+    """SHA-256 of the validated items (as stored) and the final flag."""
+    return hashlib.sha256(b"final=%d\n" % final + payload).hexdigest()
+
+
+def _repeated(existing: DatasetBatch, digest: str) -> BatchReceipt:
+    if existing.digest is not None and existing.digest != digest:
+        raise Conflict(
+            f"Batch {existing.batch_id} of the {existing.kind} was already accepted with other items; "
+            "send different items under a new batch_id.",
+            errors=[{"field": "batch_id", "message": f"{existing.batch_id} was accepted with other items"}])
+    return receipt_of(existing, duplicate=True)
 
 
 async def record_refusal(sessions: async_sessionmaker[AsyncSession], principal: Principal, dataset: Dataset,

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import training_jobs as jobs_db
@@ -19,7 +20,7 @@ from app.db.pages import fetch_page
 from app.db.training_jobs import TrainingJob
 from app.domain.principal import Principal
 from app.domain.states import DatasetStatus, JobKind, JobStatus, Purpose
-from app.errors import Conflict
+from app.errors import Conflict, TooManyRequests
 from app.kit.pagination import PageRequest
 from app.ml.training import TrainConfig
 from app.services import audit, training_worker
@@ -52,16 +53,31 @@ class TrainingService:
         await self.queue(session, dataset, actor=audit.SYSTEM_ACTOR)
 
     async def request(self, session: AsyncSession, principal: Principal, dataset: Dataset) -> TrainingJob:
+        """A training job for the dataset: the one already queued or running, if any (concurrent
+        requests get the same job), else a new one, within the company's bound on unfinished jobs."""
         if dataset.purpose != Purpose.training:
             raise Conflict(f"Dataset {dataset.id} was uploaded for evaluation; upload a training dataset to train.")
-        if not dataset.status.usable or dataset.status == DatasetStatus.training:
+        if not dataset.status.usable:
             raise Conflict(f"Dataset {dataset.id} is {dataset.status}; only a valid dataset can be trained.")
+        if (job := await jobs_db.unfinished_for_dataset(session, dataset.id)) is not None:
+            return job
+        limit = self.settings.max_unfinished_jobs_per_company
+        if await jobs_db.unfinished_count(session, principal.company.id) >= limit:
+            raise TooManyRequests(f"{limit} trainings of this company are queued or running; retry when one "
+                                  "finished (GET /v1/training-jobs).", headers={"Retry-After": "30"})
         return await self.queue(session, dataset, actor=principal.jti)
 
     async def queue(self, session: AsyncSession, dataset: Dataset, actor: str) -> TrainingJob:
-        job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued)
-        session.add(job)
-        await session.flush()
+        job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued,
+                          active_dataset_id=dataset.id)
+        try:
+            async with session.begin_nested():
+                session.add(job)
+        except IntegrityError:  # a concurrent request queued this dataset's job first
+            existing = await jobs_db.unfinished_for_dataset(session, dataset.id)
+            if existing is None:
+                raise
+            return existing
         audit.record(session, company_id=dataset.company_id, action="training.queued",
                      subject_type="training_job", subject_id=job.id, summary={"dataset_id": dataset.id},
                      actor=actor)
@@ -111,7 +127,7 @@ class TrainingService:
         logger.warning("training failed", extra={"job_id": job_id, "error": reason})
         async with transaction(self.sessions) as session:
             job = await session.get(TrainingJob, job_id)
-            job.status, job.error, job.finished_at = JobStatus.failed, reason, utcnow()
+            job.status, job.error, job.finished_at, job.active_dataset_id = JobStatus.failed, reason, utcnow(), None
             (await session.get(Dataset, job.dataset_id)).status = DatasetStatus.failed
             audit.record(session, company_id=job.company_id, action="training.failed",
                          subject_type="training_job", subject_id=job.id,
@@ -122,6 +138,7 @@ class TrainingService:
             job = await session.get(TrainingJob, job_id)
             model = await record_version(session, job, result)
             job.status, job.finished_at, job.model_version = JobStatus.succeeded, utcnow(), model.version
+            job.active_dataset_id = None
             (await session.get(Dataset, job.dataset_id)).status = DatasetStatus.trained
             audit.record(session, company_id=job.company_id, action="training.succeeded",
                          subject_type="training_job", subject_id=job.id,

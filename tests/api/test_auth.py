@@ -58,7 +58,7 @@ async def test_alg_none_refused(client, tenant, settings):
 @pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # a forged token, on purpose
 async def test_algorithm_outside_allow_list_refused(client, tenant, settings):
     token = jwt.encode(claims_for(tenant, settings), TEST_SECRET, algorithm="HS512")
-    await assert_refused(client, token, "alg value is not allowed")
+    await assert_refused(client, token, "algorithm is not accepted")
 
 
 async def test_tampered_payload_refused(client, tenant, other_tenant, settings):
@@ -169,3 +169,36 @@ async def test_a_shared_verification_refuses_every_waiter(client, app, tenant):
     app.state.runtime.auth_cache.clear()
     responses = await asyncio.gather(*(client.get("/v1/companies/me", headers=tenant.headers) for _ in range(4)))
     assert [r.status_code for r in responses] == [401] * 4
+
+
+@pytest.mark.parametrize("exp", ["9999999999", "soon", 1.5e10, None])
+async def test_an_exp_that_is_not_an_integer_is_refused(client, tenant, settings, exp):
+    payload = claims_for(tenant, settings)
+    payload = {k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in payload.items()} | {"exp": exp}
+    token = jwt.encode(payload, TEST_SECRET, algorithm="HS256")
+    await assert_refused(client, token)
+
+
+async def test_refusals_never_echo_the_decoders_words(client, tenant, settings):
+    """The 401 says what kind of problem it is, not PyJWT's internal message."""
+    cases = [jwt.encode(claims_for(tenant, settings), "another-secret-of-enough-length-000000", algorithm="HS256"),
+             "not.a.jwt", "a.b", jwt.encode(claims_for(tenant, settings, aud="x"), TEST_SECRET, algorithm="HS256")]
+    for token in cases:
+        response = await client.get("/v1/companies/me", headers={"Authorization": f"Bearer {token}"})
+        detail = response.json()["detail"]
+        assert response.status_code == 401
+        for internal in ("Signature verification failed", "Not enough segments", "Invalid audience", "Invalid header",
+                         "Invalid crypto padding", "Invalid token type"):
+            assert internal not in detail
+
+
+async def test_the_stored_expiry_is_checked_too(client, app, tenant):
+    """A token whose row says it expired is refused even if its own exp lies ahead (a shortened lifetime)."""
+    from app.db.companies import ApiToken
+
+    async with app.state.runtime.sessions() as session:
+        await session.execute(update(ApiToken).where(ApiToken.jti == tenant.jti)
+                              .values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        await session.commit()
+    app.state.runtime.auth_cache.clear()
+    await assert_refused(client, tenant.token, "expired")
