@@ -26,22 +26,17 @@ def _seconds(fn: Callable[[], object], repeat: int) -> float:
 
 
 def _features(data: Dataset) -> pl.DataFrame:
-    return build_features(data.orders, *data.frames(), data.orders)
+    return build_features(data.orders, data.history())
 
 
 def _live_decision(data: Dataset, order_id: str, model) -> Callable[[], object]:
     """One decision as the service makes it: features from stored history, score, explain."""
     target = data.orders.filter(pl.col("order_id") == order_id).drop("status")
-    own = pl.col("customer_id") == target["customer_id"].item()
-    inputs = (
-        data.customers.filter(own),
-        data.credit_limits.filter(own),
-        data.serasa_reports.filter(own),
-        data.orders.filter(own & (pl.col("order_id") != order_id)),
-    )
+    own = data.history().where(pl.col("customer_id") == target["customer_id"].item())
+    inputs = own.replace(orders=own["orders"].filter(pl.col("order_id") != order_id))
 
     def decide() -> object:
-        row = build_features(target, *inputs)
+        row = build_features(target, inputs)
         X = feature_matrix(row)
         decision = model.decide(model.predict_proba(X))[0]
         return reasons(row.row(0, named=True), model.contributions(X)[0], FEATURE_NAMES, decision)

@@ -7,7 +7,9 @@ import pytest
 
 from app.ml import schema
 from app.ml.errors import SchemaError
+from app.ml.features import build_features
 from app.ml.history import KINDS, History
+from app.ml.live import prepare_snapshot
 
 from .factories import frame, make_customer, make_limit, make_order, make_report
 
@@ -44,6 +46,17 @@ def test_every_frame_is_conformed_to_the_canonical_schema() -> None:
     for kind in KINDS:
         assert history[kind].schema == pl.Schema(schema.SCHEMAS[kind]), kind
         assert history[kind].equals(frame(kind, ROWS[kind])), kind
+
+
+def test_frames_are_conformed_once_and_never_again_downstream(conform_calls: list[str]) -> None:
+    history = History.of(**{kind: _as_text(kind) for kind in KINDS})
+    assert sorted(conform_calls) == sorted(KINDS)
+    conform_calls.clear()
+    assert History(history)["orders"] is history["orders"]  # a History is taken as it is
+    prepare_snapshot("A", history)
+    prepare_snapshot("B", history.where(pl.col("customer_id") == "B"))
+    build_features(frame("orders", [make_order(order_id="T")]), history)
+    assert conform_calls == ["orders"]  # the targets only
 
 
 def test_a_missing_kind_is_an_empty_frame_of_its_schema(conform_calls: list[str]) -> None:
