@@ -11,6 +11,8 @@ import polars as pl
 
 from app.ml.explain import reasons
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
+from app.ml.history import History
+from app.ml.live import item_snapshot, live_features, prepare_snapshot
 from app.ml.training import TrainConfig, train
 from tests.ml.synthetic import Dataset, make_dataset
 
@@ -66,6 +68,28 @@ def main() -> None:
     print(f"pred_contribs,   1 row, nthread=1: {contribs_us:.0f} us (median of 1000)")
     decide = _live_decision(data, features["order_id"][-1], model)
     print(f"live decision (features + score + reasons): {_seconds(decide, 200) * 1e3:.2f} ms")
+    _live_kernel(data, features["order_id"][-1])
+
+
+def _live_kernel(data: Dataset, order_id: str) -> None:
+    """The decision path's own feature kernel (app.ml.live) for the same order."""
+    order = data.orders.filter(pl.col("order_id") == order_id).row(0, named=True)
+    customer = pl.col("customer_id") == order["customer_id"]
+    frames = {kind: frame.filter(customer) for kind, frame in data.history().items()}
+    own = History(frames)
+    snapshot = prepare_snapshot(order["customer_id"], own)
+    kwargs = {k: order[k] for k in ("ordered_at", "amount", "payment_terms_days")}
+    items = {kind: own[kind].row(0, named=True) for kind in ("customers", "credit_limits", "serasa_reports")}
+    timings = {
+        "live_features": (_seconds(lambda: live_features(snapshot, **kwargs), 20_000), 1e6, "us"),
+        "item_snapshot (3 items)": (_seconds(lambda: item_snapshot(order["customer_id"], items), 20_000), 1e6, "us"),
+        "prepare_snapshot": (_seconds(lambda: prepare_snapshot(order["customer_id"], own), 100), 1e3, "ms"),
+        "History() + prepare_snapshot": (
+            _seconds(lambda: prepare_snapshot(order["customer_id"], History(frames)), 100), 1e3, "ms"),
+    }
+    print(f"live kernel, customer with {own['orders'].height} orders (median):")
+    for name, (seconds, scale, unit) in timings.items():
+        print(f"  {name:<29} {seconds * scale:8.2f} {unit}")
 
 
 if __name__ == "__main__":
