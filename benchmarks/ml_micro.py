@@ -11,6 +11,8 @@ import polars as pl
 
 from app.ml.explain import reasons
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
+from app.ml.history import History
+from app.ml.live import item_snapshot, live_features, prepare_snapshot
 from app.ml.training import TrainConfig, train
 from tests.ml.synthetic import Dataset, make_dataset
 
@@ -26,22 +28,17 @@ def _seconds(fn: Callable[[], object], repeat: int) -> float:
 
 
 def _features(data: Dataset) -> pl.DataFrame:
-    return build_features(data.orders, *data.frames(), data.orders)
+    return build_features(data.orders, data.history())
 
 
 def _live_decision(data: Dataset, order_id: str, model) -> Callable[[], object]:
     """One decision as the service makes it: features from stored history, score, explain."""
     target = data.orders.filter(pl.col("order_id") == order_id).drop("status")
-    own = pl.col("customer_id") == target["customer_id"].item()
-    inputs = (
-        data.customers.filter(own),
-        data.credit_limits.filter(own),
-        data.serasa_reports.filter(own),
-        data.orders.filter(own & (pl.col("order_id") != order_id)),
-    )
+    own = data.history().where(pl.col("customer_id") == target["customer_id"].item())
+    inputs = own.replace(orders=own["orders"].filter(pl.col("order_id") != order_id))
 
     def decide() -> object:
-        row = build_features(target, *inputs)
+        row = build_features(target, inputs)
         X = feature_matrix(row)
         decision = model.decide(model.predict_proba(X))[0]
         return reasons(row.row(0, named=True), model.contributions(X)[0], FEATURE_NAMES, decision)
@@ -71,6 +68,28 @@ def main() -> None:
     print(f"pred_contribs,   1 row, nthread=1: {contribs_us:.0f} us (median of 1000)")
     decide = _live_decision(data, features["order_id"][-1], model)
     print(f"live decision (features + score + reasons): {_seconds(decide, 200) * 1e3:.2f} ms")
+    _live_kernel(data, features["order_id"][-1])
+
+
+def _live_kernel(data: Dataset, order_id: str) -> None:
+    """The decision path's own feature kernel (app.ml.live) for the same order."""
+    order = data.orders.filter(pl.col("order_id") == order_id).row(0, named=True)
+    customer = pl.col("customer_id") == order["customer_id"]
+    frames = {kind: frame.filter(customer) for kind, frame in data.history().items()}
+    own = History(frames)
+    snapshot = prepare_snapshot(order["customer_id"], own)
+    kwargs = {k: order[k] for k in ("ordered_at", "amount", "payment_terms_days")}
+    items = {kind: own[kind].row(0, named=True) for kind in ("customers", "credit_limits", "serasa_reports")}
+    timings = {
+        "live_features": (_seconds(lambda: live_features(snapshot, **kwargs), 20_000), 1e6, "us"),
+        "item_snapshot (3 items)": (_seconds(lambda: item_snapshot(order["customer_id"], items), 20_000), 1e6, "us"),
+        "prepare_snapshot": (_seconds(lambda: prepare_snapshot(order["customer_id"], own), 100), 1e3, "ms"),
+        "History() + prepare_snapshot": (
+            _seconds(lambda: prepare_snapshot(order["customer_id"], History(frames)), 100), 1e3, "ms"),
+    }
+    print(f"live kernel, customer with {own['orders'].height} orders (median):")
+    for name, (seconds, scale, unit) in timings.items():
+        print(f"  {name:<29} {seconds * scale:8.2f} {unit}")
 
 
 if __name__ == "__main__":

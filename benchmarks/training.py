@@ -20,6 +20,7 @@ from app.db.engine import make_engine, make_sessionmaker
 from app.db.records import TABLES
 from app.demo import generate
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
+from app.ml.history import History
 from app.ml.training import TrainConfig, split_by_time, train
 from app.services.training_worker import train_dataset
 from benchmarks.common import save, table
@@ -54,8 +55,7 @@ def _temporal(frame) -> list[str]:
 
 
 def bare_fit(data, config: TrainConfig) -> tuple[float, int]:
-    orders = data.orders
-    features = build_features(orders, data.customers, data.credit_limits, data.serasa_reports, orders)
+    features = build_features(data.orders, History(data.frames()))
     split = split_by_time(features, config)
     dtrain = xgb.QuantileDMatrix(feature_matrix(split.train), split.train["label"].to_numpy(),
                                  feature_names=list(FEATURE_NAMES), nthread=config.nthread)
@@ -87,8 +87,7 @@ def run(quick: bool = False) -> None:
             end_to_end = time.perf_counter() - started
         baseline, rounds = bare_fit(data, config)
         in_memory = time.perf_counter()
-        train(build_features(data.orders, data.customers, data.credit_limits, data.serasa_reports, data.orders),
-              config)
+        train(build_features(data.orders, History(data.frames())), config)
         in_memory = time.perf_counter() - in_memory
         results.append({
             "orders": orders, "customers": customers, "end_to_end_s": round(end_to_end, 2),

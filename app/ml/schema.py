@@ -96,12 +96,13 @@ def conform(kind: str, df: pl.DataFrame) -> pl.DataFrame:
     schema = SCHEMAS.get(kind)
     if schema is None:
         raise SchemaError(f"unknown kind {kind!r}; expected one of {sorted(SCHEMAS)}")
-    missing = [c for c in schema if c not in df.columns and c not in OPTIONAL[kind]]
+    have = df.schema  # built anew on every access: once here (it was 3/4 of a canonical conform)
+    missing = [c for c in schema if c not in have and c not in OPTIONAL[kind]]
     if missing:
         raise SchemaError(f"{kind}: missing required column(s) {missing}")
-    if all(df.schema.get(name) == dtype for name, dtype in schema.items()):
+    if all(have.get(name) == dtype for name, dtype in schema.items()):
         return df.select(list(schema))
-    exprs = [_column(name, dtype, df.schema) for name, dtype in schema.items()]
+    exprs = [_column(name, dtype, have) for name, dtype in schema.items()]
     try:
         out = df.select(exprs)
     except pl.exceptions.PolarsError as exc:

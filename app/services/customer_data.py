@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.history import Rows, customer_rows
-from app.ml.live import CustomerSnapshot, item_snapshot, prepare_snapshot
+from app.ml.history import History
+from app.ml.live import CustomerSnapshot, item_snapshot, prepare_snapshot, replace_kinds
 from app.schemas.decisions import DecisionContext
 from app.services.training_worker import to_frame
 
@@ -81,11 +81,8 @@ def _snapshots(rows: dict[str, Rows], customer_ids: list[str]) -> dict[str, Cust
     frames = {kind: to_frame(kind, value) for kind, value in rows.items()}
     # The same order uploaded in two datasets counts once (the latest upload wins).
     orders = frames["orders"].unique("order_id", keep="last", maintain_order=True)
-    return {
-        customer_id: prepare_snapshot(customer_id, frames["customers"], frames["credit_limits"],
-                                      frames["serasa_reports"], orders)
-        for customer_id in customer_ids
-    }
+    history = History({**frames, "orders": orders})
+    return {customer_id: prepare_snapshot(customer_id, history) for customer_id in customer_ids}
 
 
 def with_context(snapshot: CustomerSnapshot, context: DecisionContext | None, order_date: date) -> CustomerSnapshot:
@@ -93,20 +90,12 @@ def with_context(snapshot: CustomerSnapshot, context: DecisionContext | None, or
     if context is None:
         return snapshot
     items = {}
-    for kind, item, date_key in (("customer", context.customer, None),
-                                 ("credit_limit", context.credit_limit, "valid_from"),
-                                 ("serasa_report", context.serasa_report, "queried_at")):
+    for kind, item, date_key in (("customers", context.customer, None),
+                                 ("credit_limits", context.credit_limit, "valid_from"),
+                                 ("serasa_reports", context.serasa_report, "queried_at")):
         if item is not None:
             values = item.model_dump()
             if date_key is not None:
                 values[date_key] = values[date_key] or order_date
             items[kind] = values
-    given = item_snapshot(snapshot.customer_id, **items)
-    changes = {}
-    if context.customer is not None:
-        changes["customer"] = given.customer
-    if context.credit_limit is not None:
-        changes |= {"limit_days": given.limit_days, "limits": given.limits}
-    if context.serasa_report is not None:
-        changes |= {"report_days": given.report_days, "reports": given.reports}
-    return replace(snapshot, **changes)
+    return replace_kinds(snapshot, item_snapshot(snapshot.customer_id, items), items)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.history import Rows, dataset_rows, dataset_rows_sqlite
 from app.ml.features import build_features
+from app.ml.history import History
 from app.ml.model import ScoringModel
 from app.ml.schema import conform
 from app.ml.training import TrainConfig, evaluate, train
@@ -52,10 +53,7 @@ def dataset_features(database_url: str, dataset_id: str) -> tuple[pl.DataFrame, 
     started = time.perf_counter()
     frames = frames_from_rows(_read(database_url, dataset_id))
     loaded = time.perf_counter()
-    orders = frames["orders"]
-    features = build_features(
-        orders, frames["customers"], frames["credit_limits"], frames["serasa_reports"], orders
-    )
+    features = build_features(frames["orders"], History(frames))
     timings = {"load_s": loaded - started, "features_s": time.perf_counter() - loaded}
     return features, timings
 

@@ -12,6 +12,7 @@ import pytest_asyncio
 from app.client import ApiError, CreditGateClient
 from app.db.model_versions import ModelVersion
 from app.ml.features import FEATURE_NAMES, build_features
+from app.ml.history import History
 from app.ml.model import ScoringModel
 from tests.e2e.conftest import new_client
 from tests.e2e.test_training_flow import train_and_wait
@@ -64,8 +65,7 @@ async def test_decision_equals_direct_booster_prediction(app, trained: CreditGat
     target = pl.DataFrame({"order_id": ["NEW-0"], "customer_id": [order["customer_id"]],
                            "ordered_at": [datetime.fromisoformat(order["ordered_at"])],
                            "amount": [order["amount"]], "payment_terms_days": [order["payment_terms_days"]]})
-    expected = build_features(target, demo_frames["customers"], demo_frames["credit_limits"],
-                              demo_frames["serasa_reports"], demo_frames["orders"])
+    expected = build_features(target, History(demo_frames))
     assert {n: expected[n][0] for n in FEATURE_NAMES} == detail["features"]
 
     contributions = model.contributions(X)[0]

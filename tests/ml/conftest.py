@@ -20,7 +20,7 @@ def dataset() -> Dataset:
 
 @pytest.fixture(scope="session")
 def features(dataset: Dataset) -> pl.DataFrame:
-    return build_features(dataset.orders, *dataset.frames(), dataset.orders)
+    return build_features(dataset.orders, dataset.history())
 
 
 @pytest.fixture(scope="session")

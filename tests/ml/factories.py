@@ -1,11 +1,13 @@
 """Small factories for hand-built cases: one dict per entity, overridable fields."""
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
 import polars as pl
 
 from app.ml import schema
+from app.ml.history import History
 
 
 def make_customer(**overrides: Any) -> dict[str, Any]:
@@ -51,3 +53,8 @@ def make_order(**overrides: Any) -> dict[str, Any]:
 def frame(kind: str, rows: list[dict[str, Any]]) -> pl.DataFrame:
     """Rows of one kind as a frame with the canonical schema (empty list -> empty frame)."""
     return pl.DataFrame(rows or None, schema=schema.SCHEMAS[kind])
+
+
+def make_history(**rows: Sequence[dict[str, Any]]) -> History:
+    """Rows per kind (`customers=[...]`, `orders=[...]`) as a `History`; kinds not given are empty."""
+    return History({kind: frame(kind, list(kind_rows)) for kind, kind_rows in rows.items()})

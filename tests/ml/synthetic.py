@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from app.ml.features import UFS
+from app.ml.history import History
 from app.ml.schema import SERASA_PERCENT_FIELDS
 
 START = datetime(2022, 1, 1)
@@ -28,9 +29,10 @@ class Dataset:
     serasa_reports: pl.DataFrame
     orders: pl.DataFrame
 
-    def frames(self) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-        """customers, credit_limits, serasa_reports — the static inputs of build_features."""
-        return self.customers, self.credit_limits, self.serasa_reports
+    def history(self) -> History:
+        """The four kinds as `build_features`' history (the orders are the order history)."""
+        return History.of(customers=self.customers, credit_limits=self.credit_limits,
+                          serasa_reports=self.serasa_reports, orders=self.orders)
 
 
 def make_dataset(n_orders: int = 4000, n_customers: int = 300, seed: int = 7) -> Dataset:

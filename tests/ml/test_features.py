@@ -7,18 +7,19 @@ import pytest
 from app.ml.errors import FeatureError
 from app.ml.features import FEATURE_NAMES, OUTPUT_COLUMNS, UFS, build_features, feature_matrix
 
-from .factories import frame, make_customer, make_limit, make_order, make_report
+from .factories import frame, make_customer, make_history, make_limit, make_order, make_report
 from .synthetic import Dataset
 
 
 def _build(orders: list[dict], limits=(), reports=(), customers=None, history=None) -> pl.DataFrame:
-    targets = frame("orders", orders)
     return build_features(
-        targets,
-        frame("customers", customers or [make_customer()]),
-        frame("credit_limits", list(limits)),
-        frame("serasa_reports", list(reports)),
-        targets if history is None else frame("orders", history),
+        frame("orders", orders),
+        make_history(
+            customers=customers or [make_customer()],
+            credit_limits=limits,
+            serasa_reports=reports,
+            orders=orders if history is None else history,
+        ),
     )
 
 
@@ -35,7 +36,7 @@ def _features_equal(a: pl.DataFrame, b: pl.DataFrame) -> bool:
 
 def test_output_columns_dtypes_and_target_order(dataset: Dataset, features: pl.DataFrame) -> None:
     shuffled = dataset.orders.sample(fraction=1.0, shuffle=True, seed=1)
-    out = build_features(shuffled, *dataset.frames(), dataset.orders)
+    out = build_features(shuffled, dataset.history())
     assert tuple(out.columns) == OUTPUT_COLUMNS
     assert all(out.schema[name] == pl.Float64 for name in FEATURE_NAMES)
     assert out.schema["label"] == pl.Int8
@@ -137,8 +138,7 @@ def test_a_future_report_never_reaches_an_order(dataset: Dataset, features: pl.D
     tampered = dataset.serasa_reports.with_columns(
         [pl.when(future).then(pl.col(c) * 0 + 999).otherwise(pl.col(c)).alias(c) for c in numeric]
     )
-    customers, limits, _ = dataset.frames()
-    rebuilt = build_features(dataset.orders, customers, limits, tampered, dataset.orders)
+    rebuilt = build_features(dataset.orders, dataset.history().replace(serasa_reports=tampered))
     past = pl.col("ordered_at").dt.date() <= cutoff
     assert _features_equal(features.filter(past), rebuilt.filter(past))
     # the tampering is visible to later orders, so the check above is not vacuous
@@ -212,7 +212,7 @@ def test_flipping_an_orders_status_never_changes_its_own_features(
     flipped = dataset.orders.with_columns(
         pl.when(flip).then(other).otherwise(pl.col("status")).alias("status")
     )
-    rebuilt = build_features(flipped, *dataset.frames(), flipped)
+    rebuilt = build_features(flipped, dataset.history().replace(orders=flipped))
     earliest = dataset.orders.filter(flip)["ordered_at"].min()
     known_then = pl.col("ordered_at") <= earliest
     assert _features_equal(features.filter(flip), rebuilt.filter(flip))
@@ -231,16 +231,14 @@ def test_live_single_order_build_equals_the_batch_row(
     rng = np.random.default_rng(3)
     tied = dataset.orders.filter(pl.col("ordered_at").is_duplicated())["order_id"].head(2).to_list()
     picks = dataset.orders["order_id"].gather(rng.choice(dataset.orders.height, 60, replace=False))
+    history = dataset.history()
     for order_id in [*picks.to_list(), *tied]:
         target = dataset.orders.filter(pl.col("order_id") == order_id)
         customer = target["customer_id"].item()
-        own = pl.col("customer_id") == customer
+        own = history.where(pl.col("customer_id") == customer)
         live = build_features(
             target.drop("status"),  # a live order has no outcome yet
-            dataset.customers.filter(own),
-            dataset.credit_limits.filter(own),
-            dataset.serasa_reports.filter(own),
-            dataset.orders.filter(own & (pl.col("order_id") != order_id)),
+            own.replace(orders=own["orders"].filter(pl.col("order_id") != order_id)),
         )
         batch = features.filter(pl.col("order_id") == order_id)
         assert live.height == 1 and live["label"].item() is None

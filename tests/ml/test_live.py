@@ -19,11 +19,21 @@ import pytest
 
 from app.demo import generate
 from app.ml import schema
-from app.ml.errors import FeatureError
-from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
-from app.ml.live import CustomerSnapshot, features_row, item_snapshot, live_features, prepare_snapshot
+from app.ml.errors import FeatureError, SchemaError
+from app.ml.features import FEATURE_NAMES, UFS, build_features, feature_matrix
+from app.ml.history import History
+from app.ml.live import (
+    KINDS,
+    CustomerSnapshot,
+    features_row,
+    is_empty,
+    item_snapshot,
+    live_features,
+    prepare_snapshot,
+    replace_kinds,
+)
 
-from .factories import frame, make_customer, make_limit, make_order, make_report
+from .factories import frame, make_customer, make_history, make_limit, make_order, make_report
 
 SEEDS = (11, 22, 33)
 END = date(2025, 6, 30)
@@ -69,9 +79,9 @@ class Case:
     def snapshot(self, customer_id: str) -> CustomerSnapshot:
         """Built once per customer from its own rows, columns reversed (any order must do)."""
         if customer_id not in self.snapshots:
-            own = [df.filter(pl.col("customer_id") == customer_id) for df in self.frames.values()]
-            reordered = [df.select(reversed(df.columns)) for df in own]
-            self.snapshots[customer_id] = prepare_snapshot(customer_id, *reordered)
+            own = {kind: df.filter(pl.col("customer_id") == customer_id) for kind, df in self.frames.items()}
+            reordered = History({kind: df.select(reversed(df.columns)) for kind, df in own.items()})
+            self.snapshots[customer_id] = prepare_snapshot(customer_id, reordered)
         return self.snapshots[customer_id]
 
 
@@ -227,7 +237,7 @@ def case(request: pytest.FixtureRequest) -> Case:
 
 
 def test_live_features_equal_the_batch_rows_bit_for_bit(case: Case) -> None:
-    batch = build_features(case.targets, *case.frames.values())
+    batch = build_features(case.targets, History(case.frames))
     failures = []
     rows = zip(case.targets.iter_rows(named=True), batch.iter_rows(named=True), strict=True)
     for target, row in rows:
@@ -264,7 +274,7 @@ def _assert_edges_reached(case: Case, batch: pl.DataFrame) -> None:
 
 def test_features_row_equals_the_batch_feature_matrix(case: Case) -> None:
     targets = case.targets.sample(300, seed=0)
-    X = feature_matrix(build_features(targets, *case.frames.values()), FEATURE_NAMES[::-1])
+    X = feature_matrix(build_features(targets, History(case.frames)), FEATURE_NAMES[::-1])
     for i, target in enumerate(targets.iter_rows(named=True)):
         row = features_row(
             case.snapshot(target["customer_id"]),
@@ -280,10 +290,10 @@ def test_features_row_equals_the_batch_feature_matrix(case: Case) -> None:
 def test_a_snapshot_from_text_columns_is_the_same(case: Case) -> None:
     """Frames as read from CSV (every column text) conform to the same snapshot."""
     for customer_id in case.roles.values():
-        own = [df.filter(pl.col("customer_id") == customer_id) for df in case.frames.values()]
-        text = [df.with_columns(pl.all().cast(pl.String)) for df in own]
+        own = {kind: df.filter(pl.col("customer_id") == customer_id) for kind, df in case.frames.items()}
+        text = History({kind: df.with_columns(pl.all().cast(pl.String)) for kind, df in own.items()})
         # repr: exact for floats and NaN-safe (a NaN limit is among the cases)
-        assert repr(prepare_snapshot(customer_id, *text)) == repr(case.snapshot(customer_id))
+        assert repr(prepare_snapshot(customer_id, text)) == repr(case.snapshot(customer_id))
 
 
 # --- named cases -------------------------------------------------------------------------------
@@ -292,13 +302,8 @@ def test_a_snapshot_from_text_columns_is_the_same(case: Case) -> None:
 def _snapshot(
     customers=(), limits=(), reports=(), history=(), customer_id: str = "A"
 ) -> CustomerSnapshot:
-    return prepare_snapshot(
-        customer_id,
-        frame("customers", list(customers)),
-        frame("credit_limits", list(limits)),
-        frame("serasa_reports", list(reports)),
-        frame("orders", list(history)),
-    )
+    kinds = make_history(customers=customers, credit_limits=limits, serasa_reports=reports, orders=history)
+    return prepare_snapshot(customer_id, kinds)
 
 
 def _at(snapshot: CustomerSnapshot, ordered_at: datetime, amount: float = 1_000.0) -> dict:
@@ -320,8 +325,7 @@ class TestUnknownCustomer:
 
     def test_matches_the_batch_row(self) -> None:
         target = make_order(customer_id="ZZ", ordered_at=datetime(2024, 2, 29, 23, 59, 59, 999_999))
-        empty = [frame(kind, []) for kind in schema.SCHEMAS]
-        batch = build_features(frame("orders", [target]), *empty)
+        batch = build_features(frame("orders", [target]), History())
         assert not _mismatches(_live(_snapshot(customer_id="ZZ"), target), batch.row(0, named=True))
 
 
@@ -375,6 +379,67 @@ class TestSnapshot:
         with pytest.raises(FeatureError, match="nope"):
             features_row(_snapshot(), **order, names=["nope"])
 
+    def test_has_one_part_per_kind_in_registry_order(self) -> None:
+        snapshot = _snapshot([make_customer()], [make_limit()], history=[make_order()])
+        assert KINDS == ("customers", "credit_limits", "serasa_reports", "orders")
+        assert [snapshot.part(kind) for kind in KINDS] == list(snapshot.parts)
+        assert snapshot.part("credit_limits").days == ((date(2023, 1, 1) - date(1970, 1, 1)).days,)
+        with pytest.raises(SchemaError, match="receivables"):
+            snapshot.part("receivables")
+
+    def test_is_empty_only_without_any_row(self) -> None:
+        assert is_empty(_snapshot([make_customer(customer_id="B")]))
+        assert is_empty(item_snapshot("A", {}))
+        for kind, row in (("customers", make_customer()), ("credit_limits", make_limit()),
+                          ("serasa_reports", make_report()), ("orders", make_order())):
+            assert not is_empty(prepare_snapshot("A", make_history(**{kind: [row]}))), kind
+
+    def test_a_plain_mapping_of_frames_is_refused(self) -> None:
+        frames = {"customers": frame("customers", [make_customer()])}
+        with pytest.raises(TypeError, match="History"):
+            prepare_snapshot("A", frames)  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="History"):
+            build_features(frame("orders", [make_order()]), frames)  # type: ignore[arg-type]
+
+
+class TestReplaceKinds:
+    """A decision's context items replace those kinds of the stored snapshot; the rest stays."""
+
+    stored = _snapshot(
+        [make_customer(state="SP")],
+        [make_limit(limit_amount=1_000.0)],
+        [make_report(score=700.0)],
+        [make_order(ordered_at=datetime(2024, 1, 1), amount=50.0)],
+    )
+    given = item_snapshot("A", {"customers": make_customer(state="RJ"),
+                                "credit_limits": make_limit(limit_amount=9_000.0, valid_from=date(2024, 2, 1))})
+
+    def test_the_named_kinds_come_from_the_other_snapshot(self) -> None:
+        replaced = replace_kinds(self.stored, self.given, ["customers", "credit_limits"])
+        assert replaced.customer_id == "A"
+        assert replaced.parts == (*self.given.parts[:2], *self.stored.parts[2:])
+        out = _at(replaced, datetime(2024, 6, 1))
+        assert out["state_code"] == float(UFS.index("RJ"))
+        assert (out["limit_amount"], out["limit_age_days"]) == (9_000.0, 121.0)
+        assert (out["serasa_score"], out["past_orders_count"], out["past_mean_amount"]) == (700.0, 1.0, 50.0)
+        assert _at(self.stored, datetime(2024, 6, 1))["limit_amount"] == 1_000.0  # the stored one is unchanged
+
+    def test_equals_a_snapshot_prepared_from_the_combined_rows(self) -> None:
+        replaced = replace_kinds(self.stored, self.given, ["credit_limits"])
+        limit = make_limit(limit_amount=9_000.0, valid_from=date(2024, 2, 1))
+        combined = _snapshot([make_customer(state="SP")], [limit], [make_report(score=700.0)],
+                             [make_order(ordered_at=datetime(2024, 1, 1), amount=50.0)])
+        assert replaced == combined and hash(replaced) == hash(combined)
+
+    def test_a_kind_the_other_lacks_becomes_empty_and_no_kind_changes_nothing(self) -> None:
+        replaced = replace_kinds(self.stored, self.given, ["serasa_reports"])
+        assert _at(replaced, datetime(2024, 6, 1))["serasa_score"] is None
+        assert replace_kinds(self.stored, self.given, []) is self.stored
+
+    def test_an_unknown_kind_is_refused(self) -> None:
+        with pytest.raises(SchemaError, match="receivable"):
+            replace_kinds(self.stored, self.given, ["customers", "receivable"])
+
 
 # --- timings (printed, not asserted) -----------------------------------------------------------
 
@@ -391,41 +456,51 @@ def _median_us(fn, repeat: int) -> float:
 def test_timings(capsys: pytest.CaptureFixture[str]) -> None:
     data = generate(customers=300, orders=8000, seed=SEEDS[0], end=END)
     busiest = data.orders["customer_id"].mode().sort()[0]
-    own = [df.filter(pl.col("customer_id") == busiest) for df in data.frames().values()]
-    order = own[3].sort("ordered_at").row(-1, named=True)
-    target = own[3].filter(pl.col("order_id") == order["order_id"])
-    snapshot = prepare_snapshot(busiest, *own)
+    frames = {kind: df.filter(pl.col("customer_id") == busiest) for kind, df in data.frames().items()}
+    own = History(frames)
+    order = own["orders"].sort("ordered_at").row(-1, named=True)
+    target = own["orders"].filter(pl.col("order_id") == order["order_id"])
+    snapshot = prepare_snapshot(busiest, own)
     kwargs = {k: order[k] for k in ("ordered_at", "amount", "payment_terms_days")}
+    items = {"customers": make_customer(), "credit_limits": make_limit(), "serasa_reports": make_report()}
     live = _median_us(lambda: live_features(snapshot, **kwargs), 10_000)
     row = _median_us(lambda: features_row(snapshot, **kwargs), 10_000)
-    prepare = _median_us(lambda: prepare_snapshot(busiest, *own), 50)
-    batch = _median_us(lambda: build_features(target, *own), 50)
+    item = _median_us(lambda: item_snapshot("A", items), 10_000)
+    prepare = _median_us(lambda: prepare_snapshot(busiest, own), 50)
+    conform_and_prepare = _median_us(lambda: prepare_snapshot(busiest, History(frames)), 50)
+    batch = _median_us(lambda: build_features(target, own), 50)
     with capsys.disabled():
         print(
-            f"\n[live] customer with {own[3].height} orders: live_features {live:.1f} µs, "
-            f"features_row {row:.1f} µs, prepare_snapshot {prepare:.0f} µs, "
-            f"build_features on one target {batch:.0f} µs"
+            f"\n[live] customer with {own['orders'].height} orders: live_features {live:.1f} µs, "
+            f"features_row {row:.1f} µs, item_snapshot {item:.1f} µs, prepare_snapshot {prepare:.0f} µs "
+            f"({conform_and_prepare:.0f} µs with History()), build_features on one target {batch:.0f} µs"
         )
 
 
 ITEM_CASES = [
     {},
-    {"customer": make_customer()},
-    {"customer": make_customer(state=" rj ", simples_nacional=None, mei=True, customer_since=date(1999, 12, 31))},
-    {"customer": make_customer(state="XX", final_consumer=None)},
-    {"credit_limit": make_limit()},
-    {"credit_limit": make_limit(limit_amount=0.0, valid_from=date(2030, 5, 6))},
-    {"credit_limit": make_limit(valid_from=None)},
-    {"serasa_report": make_report()},
-    {"serasa_report": make_report(score=None, pefin_count=3, pefin_amount=1234.56, queried_at=date(2001, 2, 3))},
-    {"customer": make_customer(), "credit_limit": make_limit(limit_amount=55_000.25), "serasa_report": make_report()},
+    {"customers": make_customer()},
+    {"customers": make_customer(state=" rj ", simples_nacional=None, mei=True, customer_since=date(1999, 12, 31))},
+    {"customers": make_customer(state="XX", final_consumer=None)},
+    {"credit_limits": make_limit()},
+    {"credit_limits": make_limit(limit_amount=0.0, valid_from=date(2030, 5, 6))},
+    {"credit_limits": make_limit(valid_from=None)},
+    {"serasa_reports": make_report()},
+    {"serasa_reports": make_report(score=None, pefin_count=3, pefin_amount=1234.56, queried_at=date(2001, 2, 3))},
+    {"customers": make_customer(), "credit_limits": make_limit(limit_amount=55_000.25),
+     "serasa_reports": make_report()},
+    {"customers": None, "credit_limits": make_limit()},
 ]
 
 
 @pytest.mark.parametrize("items", ITEM_CASES)
 def test_item_snapshot_equals_prepare_snapshot_of_one_row_frames(items: dict) -> None:
-    kinds = {"customer": "customers", "credit_limit": "credit_limits", "serasa_report": "serasa_reports"}
-    frames = {kind: frame(kind, [items[name]] if name in items else []) for name, kind in kinds.items()}
-    expected = prepare_snapshot("A", frames["customers"], frames["credit_limits"], frames["serasa_reports"],
-                                frame("orders", []))
-    assert item_snapshot("A", **items) == expected
+    rows = {kind: [] if item is None else [item] for kind, item in items.items()}
+    expected = prepare_snapshot("A", make_history(**rows))
+    assert item_snapshot("A", items) == expected
+
+
+@pytest.mark.parametrize("kind", ["orders", "receivables", "customer"])
+def test_item_snapshot_refuses_kinds_without_an_item_form(kind: str) -> None:
+    with pytest.raises(SchemaError, match=kind):
+        item_snapshot("A", {kind: {}})
