@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.compute.process_pool import ProcessPoolCompute
 from app.db.engine import make_engine, make_sessionmaker, transaction
+from app.kit.rate_limits import RateLimits
 from app.services import datasets as datasets_service
 from app.services.auth import Authenticator
 from app.services.auth_cache import AuthCache
@@ -45,6 +46,7 @@ class Runtime:
     training: TrainingService
     evaluations: EvaluationService
     decisions: DecisionEngine
+    rate_limits: RateLimits
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One unit of work: commit on success, roll back on error, then the after-commit work."""
@@ -83,6 +85,8 @@ def build_runtime(settings: Settings) -> Runtime:
         auth=Authenticator(sessions, settings, auth_cache), batch_queue=_batch_queue(settings, sink),
         compute=compute, jobs=jobs, training=training,
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
+        rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
+                                "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
     )
 
 

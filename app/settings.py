@@ -5,7 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 
-from pydantic import Field, model_validator
+import limits
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "creditgate-development-secret-do-not-use-in-production"
@@ -39,6 +40,11 @@ class Settings(BaseSettings):
     jwt_audience: str = "creditgate-api"
     token_ttl_days: int = Field(default=30, ge=1, le=3650)
     registration_key: str | None = None
+    # Rate limits ("<n>/<second|minute|hour|day>", empty: off), counted in `rate_limit_storage`:
+    # memory:// counts per process; redis://host:6379 shares the counts between replicas.
+    rate_limit_registrations: str = "10/hour"  # per client address
+    rate_limit_tokens: str = "30/hour"  # per company and per client address
+    rate_limit_storage: str = "memory://"
     auth_cache_seconds: float = Field(default=2.0, ge=0, le=60)
 
     # Decisions are journaled here and written to the database off the request path; empty:
@@ -61,6 +67,10 @@ class Settings(BaseSettings):
     max_unfinished_jobs_per_company: int = Field(default=4, ge=1)
     auto_train: bool = True
 
+    # Crash tests only (app/kit/failpoints.py): "name=seconds,...", and the file each hit is noted in.
+    failpoints: str = ""
+    failpoints_marker: str = ""
+
     @model_validator(mode="after")
     def _refuse_weak_secret_outside_development(self) -> Settings:
         if self.env is Environment.development:
@@ -73,6 +83,22 @@ class Settings(BaseSettings):
                 "export CREDITGATE_JWT_SECRET=$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
         return self
+
+    @model_validator(mode="after")
+    def _failpoints_only_in_tests(self) -> Settings:
+        if self.failpoints and self.env is not Environment.test:
+            raise ValueError("CREDITGATE_FAILPOINTS is for crash tests: set CREDITGATE_ENV=test or unset it")
+        return self
+
+    @field_validator("rate_limit_registrations", "rate_limit_tokens")
+    @classmethod
+    def _parse_rate(cls, value: str) -> str:
+        if value.strip():
+            try:
+                limits.parse(value)
+            except ValueError as exc:
+                raise ValueError(f"{value!r} is not a rate such as 10/hour") from exc
+        return value.strip()
 
     @property
     def kafka_enabled(self) -> bool:

@@ -83,6 +83,8 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "kafka_bootstrap_servers": "",
         "min_orders_per_outcome": 5,
         "decision_journal_dir": "",
+        "rate_limit_registrations": "",  # tests register many companies; a test turns limits on
+        "rate_limit_tokens": "",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

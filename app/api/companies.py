@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, status
+from fastapi import APIRouter, Depends, Header, Path, status
 
-from app.api.deps import CurrentPrincipal, PageParams, SessionDep, SettingsDep
+from app.api.deps import (
+    CurrentPrincipal,
+    PageParams,
+    SessionDep,
+    SettingsDep,
+    registration_allowed,
+    token_issuance_allowed,
+)
 from app.api.resources import ID_PATTERN
 from app.errors import Forbidden
 from app.schemas.common import Page, problem_responses
@@ -24,7 +31,8 @@ router = APIRouter(prefix="/v1/companies", tags=["companies"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CompanyRegistered,
-             responses=problem_responses(403, 409, 422), summary="Register a company and receive its first token")
+             responses=problem_responses(403, 409, 422, 429), summary="Register a company and receive its first token",
+             dependencies=[Depends(registration_allowed)])
 async def register_company(
     body: CompanyCreate,
     session: SessionDep,
@@ -58,7 +66,7 @@ async def list_tokens(principal: CurrentPrincipal, session: SessionDep, page: Pa
 
 
 @router.post("/me/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenRead,
-             responses=problem_responses(401))
+             responses=problem_responses(401, 429), dependencies=[Depends(token_issuance_allowed)])
 async def create_token(principal: CurrentPrincipal, session: SessionDep, settings: SettingsDep) -> TokenRead:
     issued = await service.create_token(session, settings, principal)
     return TokenRead(token=issued.token, jti=issued.jti, expires_at=issued.expires_at)

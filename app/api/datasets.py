@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Query, Request, status
 
 from app.api.deps import BatchQueueDep, CurrentPrincipal, PageParams, SessionDep, SessionsDep
 from app.api.resources import OwnedDataset
 from app.domain.states import Kind
 from app.errors import InvalidInput
 from app.schemas.common import Page, problem_responses
-from app.schemas.datasets import ITEM_SCHEMAS, BatchIn, BatchReceipt, DatasetCreate, DatasetRead, DatasetSummary
+from app.schemas.datasets import (
+    ITEM_SCHEMAS,
+    BatchIn,
+    BatchRead,
+    BatchReceipt,
+    DatasetCreate,
+    DatasetRead,
+    DatasetSummary,
+)
 from app.services import datasets as service
 from app.services import ingestion
 
@@ -53,6 +61,27 @@ async def list_datasets(principal: CurrentPrincipal, session: SessionDep, page: 
 @router.get("/{dataset_id}", response_model=DatasetRead, responses=problem_responses(401, 404, 422))
 async def read_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetRead:
     return await service.read(session, dataset)
+
+
+@router.delete("/{dataset_id}", status_code=status.HTTP_204_NO_CONTENT, responses=problem_responses(401, 404, 409, 422),
+               summary="Delete a dataset's rows (a refused or interrupted upload, or data to forget)")
+async def delete_dataset(
+    dataset: OwnedDataset,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    keep_versions: Annotated[bool, Query(description="delete it although model versions were trained on it; "
+                                                     "they are kept")] = False,
+) -> None:
+    await service.delete(session, principal, dataset, keep_versions)
+
+
+@router.get("/{dataset_id}/batches", response_model=Page[BatchRead], responses=problem_responses(401, 404, 422),
+            summary="The dataset's batch receipts so far (to resume an interrupted upload)")
+async def list_batches(dataset: OwnedDataset, session: SessionDep, page: PageParams) -> Page[BatchRead]:
+    rows, next_cursor = await service.list_batches(session, dataset, page)
+    return Page(items=[BatchRead(batch_id=b.batch_id, kind=Kind(b.kind), items=b.items, final=b.final,
+                                 accepted_at=b.accepted_at, stored_at=b.stored_at, dead_letter_reason=b.error)
+                       for b in rows], next_cursor=next_cursor)
 
 
 def _batch_route(kind: Kind, path: str):

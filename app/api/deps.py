@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.domain.principal import Principal
 from app.errors import Unauthorized
 from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
+from app.kit.rate_limits import RateLimits
 from app.runtime import Runtime
 from app.schemas.types import NO_CONTROL_CHARACTERS, QueryDateTime
 from app.services.decisions import DecisionEngine
@@ -74,7 +75,12 @@ def _compute(runtime: RuntimeDep) -> Compute:
     return runtime.compute
 
 
+def _rate_limits(runtime: RuntimeDep) -> RateLimits:
+    return runtime.rate_limits
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
+RateLimitsDep = Annotated[RateLimits, Depends(_rate_limits)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
 DecisionsDep = Annotated[DecisionEngine, Depends(_decisions)]
 TrainingDep = Annotated[TrainingService, Depends(_training)]
@@ -111,3 +117,16 @@ PageParams = Annotated[PageRequest, Depends(page_request)]
 Filter = Annotated[str | None, Query(max_length=100, pattern=NO_CONTROL_CHARACTERS)]
 Since = Annotated[QueryDateTime | None, Query(description="Inclusive, ISO 8601 (UTC if no offset)")]
 Until = Annotated[QueryDateTime | None, Query(description="Exclusive, ISO 8601 (UTC if no offset)")]
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (uvicorn resolves X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def registration_allowed(request: Request, limits: RateLimitsDep) -> None:
+    await limits.hit("registration", f"address:{client_address(request)}")
+
+
+async def token_issuance_allowed(request: Request, principal: CurrentPrincipal, limits: RateLimitsDep) -> None:
+    await limits.hit("token", f"company:{principal.company.id}", f"address:{client_address(request)}")

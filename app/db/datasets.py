@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Select, String, Text, UniqueConstraint, case, func, select, update
+from sqlalchemy import ForeignKey, Index, Select, String, Text, UniqueConstraint, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, BigIntPK, new_id, status_type, utcnow
+from app.db.records import TABLES
 from app.domain.states import DatasetStatus, Purpose
 
 
@@ -53,15 +54,35 @@ class DatasetBatch(Base):
 
 
 async def get_dataset(session: AsyncSession, company_id: str, dataset_id: str) -> Dataset | None:
+    """The company's dataset unless deleted (a deleted one is gone for its owner too)."""
     dataset = await session.get(Dataset, dataset_id)
-    return dataset if dataset is not None and dataset.company_id == company_id else None
+    if dataset is None or dataset.company_id != company_id or dataset.status == DatasetStatus.deleted:
+        return None
+    return dataset
+
+
+BATCH_PAGE_KEYS = (DatasetBatch.id,)
+
+
+def dataset_batches(dataset_id: str) -> Select:
+    return select(DatasetBatch).where(DatasetBatch.dataset_id == dataset_id)
+
+
+async def delete_rows(session: AsyncSession, dataset_id: str) -> dict[str, int]:
+    """Remove a dataset's uploaded rows and batch receipts; returns the rows removed per kind."""
+    removed = {}
+    for kind, table in TABLES.items():
+        result = await session.execute(delete(table).where(table.c.dataset_id == dataset_id))
+        removed[kind] = int(result.rowcount or 0)
+    await session.execute(delete(DatasetBatch).where(DatasetBatch.dataset_id == dataset_id))
+    return removed
 
 
 PAGE_KEYS = (Dataset.created_at, Dataset.id)
 
 
 def company_datasets(company_id: str) -> Select:
-    return select(Dataset).where(Dataset.company_id == company_id)
+    return select(Dataset).where(Dataset.company_id == company_id, Dataset.status != DatasetStatus.deleted)
 
 
 async def get_batch(session: AsyncSession, dataset_id: str, kind: str, batch_id: str) -> DatasetBatch | None:

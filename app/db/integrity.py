@@ -118,3 +118,52 @@ async def find_problems(session: AsyncSession, dataset_id: str, now: datetime) -
         if problem is not None:
             problems.append(problem)
     return problems
+
+
+FAR_ABOVE_USUAL = 1_000  # an amount this many times the dataset's median order
+FAR_ABOVE_LIMIT = 100  # an amount this many times the customer's largest credit limit
+
+
+async def median_amount(session: AsyncSession, dataset_id: str) -> float | None:
+    """The dataset's median order amount (the lower middle value), portably: ORDER BY + OFFSET."""
+    count = await session.scalar(select(func.count()).select_from(orders).where(orders.c.dataset_id == dataset_id))
+    if not count:
+        return None
+    query = (select(orders.c.amount).where(orders.c.dataset_id == dataset_id)
+             .order_by(orders.c.amount, orders.c.id).offset((count - 1) // 2).limit(1))
+    return await session.scalar(query)
+
+
+async def find_warnings(session: AsyncSession, dataset_id: str) -> list[Problem]:
+    """Values that are possible but suspicious: reported, never a reason to refuse the dataset."""
+    customer = and_(customers.c.dataset_id == dataset_id, customers.c.customer_id == orders.c.customer_id)
+    largest_limit = (select(func.max(credit_limits.c.limit_amount))
+                     .where(credit_limits.c.dataset_id == dataset_id,
+                            credit_limits.c.customer_id == orders.c.customer_id)
+                     .scalar_subquery())
+    checks = [
+        ("order_before_customer_since", "order placed before the customer's customer_since",
+         select(orders.c.order_id).join(customers, customer)
+         # an instant before the date's midnight, on every backend (SQLite compares the ISO texts)
+         .where(orders.c.dataset_id == dataset_id, orders.c.ordered_at < customers.c.customer_since)
+         .order_by(orders.c.id)),
+        ("amount_far_above_limit", f"order amount above {FAR_ABOVE_LIMIT}x the customer's largest credit limit",
+         select(orders.c.order_id).where(orders.c.dataset_id == dataset_id, largest_limit > 0,
+                                         orders.c.amount > FAR_ABOVE_LIMIT * largest_limit).order_by(orders.c.id)),
+        ("zero_credit_limit", "credit limit of zero (customer@valid_from)",
+         select(credit_limits.c.customer_id, credit_limits.c.valid_from)
+         .where(credit_limits.c.dataset_id == dataset_id, credit_limits.c.limit_amount == 0)
+         .order_by(credit_limits.c.id)),
+    ]
+    median = await median_amount(session, dataset_id)
+    if median:
+        checks.append(("amount_far_above_usual", f"order amount above {FAR_ABOVE_USUAL:,}x the median order "
+                                                 f"(R$ {median:,.2f})",
+                       select(orders.c.order_id).where(orders.c.dataset_id == dataset_id,
+                                                       orders.c.amount > FAR_ABOVE_USUAL * median)
+                       .order_by(orders.c.id)))
+    warnings = []
+    for code, message, query in checks:
+        if (warning := await _problem(session, code, message, query)) is not None:
+            warnings.append(warning)
+    return warnings

@@ -92,3 +92,14 @@ async def unfinished_evaluation_count(session: AsyncSession, company_id: str) ->
     query = select(func.count()).select_from(ModelEvaluation).where(
         ModelEvaluation.company_id == company_id, ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
     return int(await session.scalar(query) or 0)
+
+
+async def versions_trained_on(session: AsyncSession, dataset_id: str) -> list[int]:
+    query = select(ModelVersion.version).where(ModelVersion.dataset_id == dataset_id).order_by(ModelVersion.version)
+    return list(await session.scalars(query))
+
+
+async def unfinished_evaluations_of(session: AsyncSession, dataset_id: str) -> int:
+    query = select(func.count()).select_from(ModelEvaluation).where(
+        ModelEvaluation.dataset_id == dataset_id, ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
+    return int(await session.scalar(query) or 0)

@@ -20,7 +20,8 @@ class Purpose(StrEnum):
 
 
 class DatasetStatus(StrEnum):
-    """receiving -> validating -> valid | invalid; a valid training dataset -> training -> trained | failed."""
+    """receiving -> validating -> valid | invalid; a valid training dataset -> training -> trained | failed;
+    any -> deleted (its rows are gone; the row stays for the versions and evaluations that name it)."""
 
     receiving = "receiving"
     validating = "validating"
@@ -29,6 +30,7 @@ class DatasetStatus(StrEnum):
     training = "training"
     trained = "trained"
     failed = "failed"
+    deleted = "deleted"
 
     @property
     def usable(self) -> bool:

@@ -115,6 +115,19 @@ class BatchReceipt(BaseModel):
     duplicate: bool = False
 
 
+class BatchRead(ReadModel):
+    """A batch receipt as the dataset keeps it."""
+
+    batch_id: str
+    kind: Kind
+    items: int
+    final: bool
+    accepted_at: datetime
+    stored_at: datetime | None = Field(description="when its rows were stored; null while in the queue")
+    dead_letter_reason: str | None = Field(
+        default=None, description="why the batch could never be stored (a dead letter), if so")
+
+
 class DatasetCreate(RequestModel):
     name: Annotated[str, StringConstraints(max_length=200, pattern=NO_CONTROL_CHARACTERS)] | None = None
     purpose: Purpose = Purpose.training

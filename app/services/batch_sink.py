@@ -37,19 +37,22 @@ class BatchSink:
         self.settings = settings
         self.on_ready = on_ready
 
-    async def store(self, envelopes: Sequence[BatchEnvelope], on_dead: DeadLetterCallback | None = None) -> None:
+    async def store(self, envelopes: Sequence[BatchEnvelope], on_dead: DeadLetterCallback | None = None) -> int:
         """Store all envelopes (several per transaction); a transient database error propagates so
-        the caller retries without acknowledging; a permanent one dead-letters that batch only."""
+        the caller retries without acknowledging; a permanent one dead-letters that batch only.
+        Returns how many batches were stored now (redeliveries of stored ones are skipped)."""
         try:
             async with transaction(self.sessions) as session:
-                touched = await store_envelopes(session, envelopes)
+                touched, stored = await store_envelopes(session, envelopes)
         except Exception as exc:
             if is_transient(exc):
                 raise
-            touched = set()  # one batch per transaction now, to dead-letter only the culprit
+            touched, stored = set(), 0  # one batch per transaction now, to dead-letter only the culprit
             for envelope in envelopes:
-                touched |= await self._store_or_dead_letter(envelope, on_dead)
+                one_touched, one_stored = await self._store_or_dead_letter(envelope, on_dead)
+                touched, stored = touched | one_touched, stored + one_stored
         await self.after_store(touched)
+        return stored
 
     async def staged(self, limit: int) -> list[BatchEnvelope]:
         """Batches staged in their receipts (in-process queue) and not stored yet, oldest first."""
@@ -68,7 +71,8 @@ class BatchSink:
                     raise
                 logger.exception("completion check failed", extra={"dataset_id": dataset_id})
 
-    async def _store_or_dead_letter(self, envelope: BatchEnvelope, on_dead: DeadLetterCallback | None) -> set[str]:
+    async def _store_or_dead_letter(self, envelope: BatchEnvelope,
+                                    on_dead: DeadLetterCallback | None) -> tuple[set[str], int]:
         try:
             async with transaction(self.sessions) as session:
                 return await store_envelopes(session, [envelope])
@@ -80,26 +84,31 @@ class BatchSink:
             await on_dead(envelope, reason)
         async with transaction(self.sessions) as session:
             await record_dead_letter(session, envelope, reason)
-        return {envelope.dataset_id}
+        return {envelope.dataset_id}, 0
 
 
-async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelope]) -> set[str]:
-    """Store several batches in the caller's transaction, each at most once; return dataset ids."""
+async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelope]) -> tuple[set[str], int]:
+    """Store several batches in the caller's transaction, each at most once; returns the dataset
+    ids they name and how many were stored now."""
     rows_by_kind: dict[str, list[tuple]] = defaultdict(list)
     touched: set[str] = set()
+    stored = 0
     sqlite = session.bind.dialect.name == "sqlite"
     for envelope in envelopes:
         # A redelivered batch still names its dataset: a crash may have come between storing the
         # dataset's last batch and its completion check, which then runs now.
         touched.add(envelope.dataset_id)
         if not await _claim(session, envelope):
+            logger.info("batch already stored, skipped (a redelivery)",
+                        extra={"dataset_id": envelope.dataset_id, "batch_id": envelope.batch_id})
             continue
+        stored += 1
         owner = (envelope.dataset_id, envelope.company_id)
         rows_by_kind[envelope.kind].extend(payload_rows(envelope.kind, envelope.batch_id, owner,
                                                         envelope.payload, sqlite))
     for kind, rows in rows_by_kind.items():
         await bulk_insert(session, TABLES[kind], ["dataset_id", "company_id", *data_columns(kind)], rows)
-    return touched
+    return touched, stored
 
 
 def _receipt_filter(envelope: BatchEnvelope) -> tuple:

@@ -11,13 +11,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import changes, integrity
 from app.db import datasets as datasets_db
+from app.db import model_versions as versions_db
+from app.db import training_jobs as training_jobs_db
 from app.db.base import utcnow
 from app.db.companies import Company
-from app.db.datasets import Dataset
+from app.db.datasets import Dataset, DatasetBatch
 from app.db.engine import transaction
 from app.db.pages import fetch_page
 from app.domain.principal import Principal
 from app.domain.states import DatasetStatus, Kind, Purpose
+from app.errors import Conflict
 from app.kit.pagination import PageRequest
 from app.schemas.datasets import DatasetCreate, DatasetRead, DatasetSummary, DeadLetter, KindProgress
 from app.services import audit
@@ -138,6 +141,7 @@ async def build_report(session: AsyncSession, dataset: Dataset, settings: Settin
         "rows": rows,
         "outcomes": outcomes,
         "problems": problems,
+        "warnings": [asdict(w) for w in await integrity.find_warnings(session, dataset.id)],
     }
 
 
@@ -157,3 +161,33 @@ async def resume_interrupted(
         await validate(sessions, settings, dataset_id, on_ready)
     for dataset_id in receiving:
         await check_completion(sessions, settings, dataset_id, on_ready)
+
+
+async def delete(session: AsyncSession, principal: Principal, dataset: Dataset, keep_versions: bool) -> dict[str, int]:
+    """Remove a dataset's rows and receipts (a refused or interrupted upload, or data to forget).
+    Versions trained on it are kept only when asked to (they keep naming it); a job still working
+    on it is a conflict. Its rows fed decisions if it was usable: the company's data version moves."""
+    versions = await versions_db.versions_trained_on(session, dataset.id)
+    if versions and not keep_versions:
+        raise Conflict(f"Dataset {dataset.id} trained model versions {versions}; delete it with "
+                       "keep_versions=true to keep them.")
+    if (await training_jobs_db.unfinished_for_dataset(session, dataset.id) is not None
+            or await versions_db.unfinished_evaluations_of(session, dataset.id)):
+        raise Conflict(f"A training or evaluation of dataset {dataset.id} is queued or running; retry when it "
+                       "finished.")
+    was_usable = dataset.status.usable
+    removed = await datasets_db.delete_rows(session, dataset.id)
+    dataset.status, dataset.report = DatasetStatus.deleted, None
+    if was_usable:
+        await session.execute(update(Company).where(Company.id == dataset.company_id)
+                              .values(data_version=Company.data_version + 1))
+        changes.company_changed(session, dataset.company_id)
+    audit.record(session, company_id=dataset.company_id, action="dataset.deleted", subject_type="dataset",
+                 subject_id=dataset.id, summary={"rows": removed, "kept_versions": versions}, actor=principal.jti)
+    return removed
+
+
+async def list_batches(session: AsyncSession, dataset: Dataset,
+                       page: PageRequest) -> tuple[list[DatasetBatch], str | None]:
+    """The dataset's batch receipts, newest first: what `creditgate upload --dataset` skips."""
+    return await fetch_page(session, datasets_db.dataset_batches(dataset.id), datasets_db.BATCH_PAGE_KEYS, page)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.datasets import DatasetBatch
 from app.db.errors import is_transient
 from app.errors import ServiceUnavailable
+from app.kit.failpoints import Failpoints
 from app.services.batch_sink import BatchSink
 from app.services.ingestion import BatchEnvelope
 from app.settings import Settings
@@ -56,6 +57,7 @@ class KafkaBatchQueue:
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task | None = None
         self._failures = 0
+        self._failpoints = Failpoints(settings.failpoints, settings.failpoints_marker)
         self._origins: dict[int, ConsumerRecord] = {}
 
     async def start(self) -> None:
@@ -172,7 +174,7 @@ class KafkaBatchQueue:
         envelopes = [envelope for _, envelope in decoded if isinstance(envelope, BatchEnvelope)]
         self._origins = {id(envelope): record for record, envelope in decoded}
         try:
-            await self._store(envelopes)
+            stored = await self._store(envelopes)
             for record, problem in decoded:
                 if isinstance(problem, str):
                     await self._publish_dead_letter(record.value or b"", record.key, problem, record)
@@ -180,13 +182,16 @@ class KafkaBatchQueue:
             await self._retry_later(consumer, polled, exc)
             return
         self._failures = 0
+        if stored:
+            await self._failpoints.reach("kafka.batches.stored")  # stored now, offsets not committed yet
         await self._commit(consumer, polled)
 
-    async def _store(self, envelopes: list[BatchEnvelope]) -> None:
+    async def _store(self, envelopes: list[BatchEnvelope]) -> int:
         """The sink stores what it can and dead-letters (through `_dead_letter`) what it never will;
         anything it raises is trouble to retry, so nothing of the poll is committed."""
-        if envelopes:
-            await self.sink.store(envelopes, on_dead=self._dead_letter)
+        if not envelopes:
+            return 0
+        return await self.sink.store(envelopes, on_dead=self._dead_letter)
 
     async def _retry_later(self, consumer: AIOKafkaConsumer, polled: Polled, exc: Exception) -> None:
         """Nothing is committed: rewind every partition to the poll's first record and pause."""

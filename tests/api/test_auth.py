@@ -126,11 +126,20 @@ async def test_deactivated_company_refused(client, app, tenant):
 
 
 async def test_deactivation_elsewhere_is_seen_after_the_cache_ttl(client, app, tenant, monkeypatch):
-    monkeypatch.setattr(app.state.runtime.auth_cache, "ttl", 0.2)
+    """On a clock the test moves (no race with a busy machine): cached within the TTL, refused after."""
+    import types
+
+    from app.services import auth_cache as auth_cache_module
+
+    now = [1000.0]
+    monkeypatch.setattr(auth_cache_module, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(app.state.runtime.auth_cache, "ttl", 5.0)
+    app.state.runtime.auth_cache.clear()
     assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200
     await deactivate(app, tenant.company_id)
+    now[0] += 4.9
     assert (await client.get("/v1/companies/me", headers=tenant.headers)).status_code == 200  # cached
-    await asyncio.sleep(0.25)
+    now[0] += 0.2
     await assert_refused(client, tenant.token, "deactivated")
 
 

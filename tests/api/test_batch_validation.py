@@ -113,7 +113,16 @@ async def test_malformed_json_is_422(client, tenant):
 
 
 async def test_formatted_document_normalized_and_accepted(app, client, tenant):
+    from sqlalchemy import select
+
+    from app.db.records import customers
+
     dataset_id = await new_dataset(client, tenant)
-    item = make_customer(document="11.222.333/0001-81")
-    response = await client.post(f"/v1/datasets/{dataset_id}/customers", json=batch([item]), headers=tenant.headers)
+    items = [make_customer("C1", document="11.222.333/0001-81"), make_customer("C2", document=" 529.982.247-25 ")]
+    response = await client.post(f"/v1/datasets/{dataset_id}/customers", json=batch(items), headers=tenant.headers)
     assert response.status_code == 202, response.text
+    await app.state.runtime.batch_queue.drain()
+    async with app.state.runtime.sessions() as session:
+        stored = dict((await session.execute(select(customers.c.customer_id, customers.c.document)
+                                             .where(customers.c.dataset_id == dataset_id))).all())
+    assert stored == {"C1": "11222333000181", "C2": "52998224725"}  # digits only, as validated

@@ -34,7 +34,9 @@ async def test_upload_trains_versions_compare_evaluate(app, api, demo_frames, ho
     assert metrics["confusion_matrix"]["labels"] == ["billed", "blocked"]
     assert sum(map(sum, metrics["confusion_matrix"]["matrix"])) == v1["details"]["counts"]["holdout_rows"]
     assert {"accuracy", "precision", "recall", "f1", "pr_auc", "log_loss", "brier"} <= set(metrics)
-    assert len(v1["feature_names"]) == len(v1["feature_importance"]) or v1["feature_importance"]
+    importance = v1["feature_importance"]
+    assert set(importance) == set(v1["feature_names"]) and sum(importance.values()) == pytest.approx(1.0)
+    assert max(importance, key=importance.get) in v1["feature_names"] and max(importance.values()) > 0.05
 
     # retrain on the same history: version 2, identical metrics (determinism), version 1 kept
     second = await train_and_wait(app, api, demo_frames)
@@ -85,12 +87,18 @@ async def test_models_of_another_company_are_404(app, api, demo_frames):
 
 
 async def test_too_small_dataset_fails_training_with_reason(app, api):
-    from app.demo import generate
-    from tests.e2e.conftest import frames_of
+    """Valid (the suite asks 5 orders of each outcome), but too small to split for training."""
+    from tests.factories import small_history
 
-    tiny = frames_of(generate(customers=20, orders=60, seed=5))
-    result = await train_and_wait(app, api, tiny)
-    assert result["status"] in ("failed", "invalid")
-    if result["status"] == "failed":
-        jobs = await api.training_jobs()
-        assert jobs[0]["status"] == "failed" and jobs[0]["error"]
+    history = small_history(orders_per_outcome=6)
+    dataset = await api.create_dataset()
+    for path, items in history.items():
+        await api.request("POST", f"/v1/datasets/{dataset['id']}/{path}",
+                          json={"batch_id": f"{path}-0", "items": items, "final": True})
+    await app.state.runtime.batch_queue.drain()
+    await app.state.runtime.jobs.wait_idle()
+    result = await api.wait_for_dataset(dataset["id"], DONE, timeout=60)
+    assert result["status"] == "failed", result
+    job = (await api.training_jobs())[0]
+    assert job["status"] == "failed"
+    assert job["error"].startswith("TrainingError: too few labelled orders: the train split has"), job["error"]

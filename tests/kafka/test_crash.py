@@ -1,6 +1,11 @@
 """The crash test: the real app as a process, SIGKILLed again and again while a 50,000-row dataset
 is uploaded through Kafka by a client that retries like a real one. Nothing is lost, nothing is
-stored twice."""
+stored twice.
+
+Two kinds of kills: at seeded random points of the upload (requests in flight), and exactly
+between storing batches and committing their Kafka offsets - the window exactly-once depends on -
+through a failpoint where the app pauses and says so (app/kit/failpoints.py). The test asserts
+that those kills landed there and that the redelivered batches were skipped, not stored again."""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import orjson
@@ -32,7 +38,9 @@ pytestmark = [
 BATCH_ITEMS = 500
 IN_FLIGHT = 4
 KILLS_DURING_UPLOAD = 3
-KILLS_WHILE_STORING = 2
+KILLS_WHILE_STORING = 2  # at the failpoint between the database commit and the offset commit
+SEED = int(os.environ.get("CREDITGATE_CRASH_SEED", "20261202"))
+FAILPOINT = "kafka.batches.stored"
 PATHS = {"customers": "customers", "credit_limits": "credit-limits",
          "serasa_reports": "serasa-reports", "orders": "orders"}
 
@@ -137,19 +145,36 @@ async def kill_during_upload(app: AppProcess, uploader: Uploader, total: int, rn
         await app.restart()
 
 
-async def kill_while_storing(app: AppProcess, uploader: Uploader, total: int, rng: random.Random) -> None:
-    """SIGKILL the app just after the consumer committed a store, so most likely in the middle of the
-    next one (between storing and committing offsets), then restart it."""
-    before = await uploader.stored()
-    deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline:
-        now = await uploader.stored()
-        if before is not None and now is not None and (now > before or now == total):
-            break
-        before = before if before is not None else now
-        await asyncio.sleep(0.02)
-    await asyncio.sleep(rng.uniform(0.0, 0.1))
+def skipped_batches(log: Path) -> set[str]:
+    """Batches the app found already stored when they came again (a redelivery), from its log."""
+    return {orjson.loads(line)["batch_id"] for line in log.read_text().splitlines()
+            if line.startswith("{") and "batch already stored, skipped" in line}
+
+
+async def kill_while_storing(app: AppProcess, uploader: Uploader, finals: list[Batch], marker: Path,
+                             log: Path) -> None:
+    """Restart the app with the failpoint armed, send one final batch, and SIGKILL the app once it
+    stored the batch and paused before committing the offset; then restart it unarmed and wait
+    until the broker redelivered the batch and the app skipped it."""
+    deadline = time.monotonic() + 60.0
+    while await uploader.stored() != len(uploader.accepted):  # the next poll holds our batch alone
+        assert time.monotonic() < deadline, "accepted batches were never stored"
+        await asyncio.sleep(0.05)
+    hits = marker.read_text().count(FAILPOINT) if marker.exists() else 0
+    app.env = app.env | {"CREDITGATE_FAILPOINTS": f"{FAILPOINT}=30", "CREDITGATE_FAILPOINTS_MARKER": str(marker)}
     await app.restart()
+    sending = asyncio.create_task(uploader.send_all([], then=finals))
+    deadline = time.monotonic() + 60.0
+    while not (marker.exists() and marker.read_text().count(FAILPOINT) > hits):
+        assert time.monotonic() < deadline, "the consumer never reached the failpoint"
+        await asyncio.sleep(0.02)
+    await sending  # accepted (202) before the consumer stored it
+    app.env = {k: v for k, v in app.env.items() if not k.startswith("CREDITGATE_FAILPOINTS")}
+    await app.restart()
+    deadline = time.monotonic() + 60.0
+    while not {batch.batch_id for batch in finals} <= skipped_batches(log):
+        assert time.monotonic() < deadline, "the batch stored before the kill was never redelivered"
+        await asyncio.sleep(0.1)
 
 
 @pytest.fixture
@@ -173,8 +198,9 @@ def app_env(database_url: str, bootstrap: str) -> dict[str, str]:
 
 
 async def test_sigkilled_app_loses_and_duplicates_nothing(crash_database, kafka_bootstrap, tmp_path, record_property):
-    seed = random.randrange(1 << 30)
+    seed = SEED
     rng = random.Random(seed)
+    marker = tmp_path / "failpoints.txt"
     data = history(rng)
     body, finals = batches_of(data)
     app = AppProcess(app_env(crash_database, kafka_bootstrap), tmp_path / "app.log")
@@ -188,12 +214,13 @@ async def test_sigkilled_app_loses_and_duplicates_nothing(crash_database, kafka_
             uploader = Uploader(app, http, headers, created.json()["id"])
             started = time.monotonic()
             total = len(body) + len(finals)
+            held_back, finals = finals[:KILLS_WHILE_STORING], finals[KILLS_WHILE_STORING:]
             async with asyncio.TaskGroup() as tasks:
-                tasks.create_task(kill_during_upload(app, uploader, total, rng))
+                tasks.create_task(kill_during_upload(app, uploader, total - len(held_back), rng))
                 tasks.create_task(uploader.send_all(body, then=finals))
             uploaded = time.monotonic()
-            for _ in range(KILLS_WHILE_STORING):
-                await kill_while_storing(app, uploader, total, rng)
+            for final in held_back:
+                await kill_while_storing(app, uploader, [final], marker, tmp_path / "app.log")
             dataset = await wait_settled(http, tenant, uploader.dataset_id, timeout=60.0)
             finished = time.monotonic()
     finally:
@@ -202,7 +229,10 @@ async def test_sigkilled_app_loses_and_duplicates_nothing(crash_database, kafka_
     record_property("crash", {"seed": seed, "rows": rows, "kills": app.kills, "retries": uploader.retries,
                               "upload_s": round(uploaded - started, 1), "total_s": round(finished - started, 1),
                               "rows_per_s": round(rows / (finished - started))})
-    assert app.kills == KILLS_DURING_UPLOAD + KILLS_WHILE_STORING
+    assert app.kills == KILLS_DURING_UPLOAD + 2 * KILLS_WHILE_STORING
+    assert marker.read_text().count(FAILPOINT) == KILLS_WHILE_STORING  # each of those kills landed in the window
+    skipped = skipped_batches(tmp_path / "app.log")
+    assert {b.batch_id for b in held_back} <= skipped, skipped  # redelivered after the kill, not stored twice
     assert dataset.get("status") == "valid", (
         f"seed {seed}, app log {tmp_path / 'app.log'}: {dataset.get('status')} {dataset.get('kinds')}")
     await assert_stored_exactly_once(crash_database, uploader, data)

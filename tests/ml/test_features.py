@@ -227,19 +227,26 @@ def test_flipping_an_orders_status_never_changes_its_own_features(
 def test_live_single_order_build_equals_the_batch_row(
     dataset: Dataset, features: pl.DataFrame
 ) -> None:
-    """Training/serving parity: one order against its customer's stored rows, bit for bit."""
+    """Training/serving parity: one order decided by the live kernel (the customer's stored rows
+    reduced to a snapshot, then `live_features`) equals its training row, bit for bit."""
+    import struct
+
+    from app.ml.live import live_features, prepare_snapshot
+
+    def bits(value) -> bytes | None:
+        return None if value is None or value != value else struct.pack("<d", float(value))
+
     rng = np.random.default_rng(3)
     tied = dataset.orders.filter(pl.col("ordered_at").is_duplicated())["order_id"].head(2).to_list()
     picks = dataset.orders["order_id"].gather(rng.choice(dataset.orders.height, 60, replace=False))
     history = dataset.history()
     for order_id in [*picks.to_list(), *tied]:
-        target = dataset.orders.filter(pl.col("order_id") == order_id)
-        customer = target["customer_id"].item()
-        own = history.where(pl.col("customer_id") == customer)
-        live = build_features(
-            target.drop("status"),  # a live order has no outcome yet
-            own.replace(orders=own["orders"].filter(pl.col("order_id") != order_id)),
-        )
-        batch = features.filter(pl.col("order_id") == order_id)
-        assert live.height == 1 and live["label"].item() is None
-        assert _features_equal(live, batch), order_id
+        target = dataset.orders.filter(pl.col("order_id") == order_id).row(0, named=True)
+        own = history.where(pl.col("customer_id") == target["customer_id"])
+        snapshot = prepare_snapshot(target["customer_id"],
+                                    own.replace(orders=own["orders"].filter(pl.col("order_id") != order_id)))
+        live = live_features(snapshot, ordered_at=target["ordered_at"], amount=target["amount"],
+                             payment_terms_days=target["payment_terms_days"])
+        batch = features.filter(pl.col("order_id") == order_id).row(0, named=True)
+        differ = [n for n in FEATURE_NAMES if bits(live[n]) != bits(batch[n])]
+        assert differ == [], (order_id, {n: (live[n], batch[n]) for n in differ})
