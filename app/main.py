@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from app.api import audit, companies, datasets, decisions, health, model_versions, training
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
+from app.api.openapi import install_openapi, route_operation_id
 from app.api.problems import install_handlers
 from app.logs import configure_logging
 from app.runtime import build_runtime
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=[{"name": name} for name in TAG_ORDER],
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=route_operation_id,
     )
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
     install_handlers(app)
@@ -57,7 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (decisions, health, companies, datasets, training, model_versions, audit):
         app.include_router(module.router)
     install_docs(app)
-    _publish_manual_schemas(app)
+    install_openapi(app, datasets.openapi_schemas())
     return app
 
 
@@ -67,19 +69,6 @@ def freeze_startup_objects() -> None:
     for 40-60 ms several times a minute under load; they live as long as the process anyway."""
     gc.collect()
     gc.freeze()
-
-
-def _publish_manual_schemas(app: FastAPI) -> None:
-    """Add the schemas of bodies parsed by services (batch uploads) to the OpenAPI document."""
-    build = app.openapi
-
-    def openapi() -> dict:
-        if app.openapi_schema is None:
-            schema = build()
-            schema.setdefault("components", {}).setdefault("schemas", {}).update(datasets.openapi_schemas())
-        return app.openapi_schema
-
-    app.openapi = openapi
 
 
 def __getattr__(name: str) -> FastAPI:

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.api.deps import ComputeDep, SessionsDep
+from app.schemas.common import problem_responses
 from app.services import operations
 
 router = APIRouter(tags=["operations"])
@@ -16,7 +17,7 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", responses=problem_responses(503))
 async def readyz(sessions: SessionsDep, compute: ComputeDep) -> dict[str, str]:
     return await operations.readiness(sessions, compute)
 

@@ -60,7 +60,7 @@ async def activate_model(model: OwnedModelVersion, principal: CurrentPrincipal, 
 
 
 @router.post("/{version}/evaluations", status_code=status.HTTP_202_ACCEPTED, response_model=EvaluationRead,
-             responses=problem_responses(401, 404, 409, 422),
+             responses=problem_responses(401, 404, 409, 422, 429),
              summary="Test a version on a labelled dataset (a queued job; poll the evaluation for its metrics)")
 async def evaluate_model(model: OwnedModelVersion, body: EvaluationCreate, principal: CurrentPrincipal,
                          session: SessionDep, runner: EvaluationsDep) -> EvaluationRead:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 
 from app.context import request_id_var
 from app.errors import AppError, error_entries
@@ -49,11 +51,31 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         """Routing errors (404, 405 with its Allow header) and FastAPI's own body errors."""
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {"Allow": ", ".join(allowed_methods(request))}
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "Bad request")
         detail = {404: f"No route {request.url.path}.",
-                  405: f"{request.method} is not allowed here; allowed: {(exc.headers or {}).get('Allow', '-')}."
+                  405: f"{request.method} is not allowed here; allowed: {(headers or {}).get('Allow', '-')}."
                   }.get(exc.status_code, str(exc.detail))
-        return problem(exc.status_code, title, detail, request, headers=exc.headers)
+        return problem(exc.status_code, title, detail, request, headers=headers)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method of every route of this path (Starlette names only the first route's methods,
+    and GET and POST of one path are often two routes)."""
+    methods: set[str] = set()
+    for route in _flat(request.app.router.routes):
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
+            methods |= route.methods or set()
+    return sorted(methods)
+
+
+def _flat(routes: list) -> Iterator:
+    """Routes, with those of included routers (FastAPI >= 0.16x keeps them in their router)."""
+    for route in routes:
+        included = getattr(route, "original_router", None)
+        yield from _flat(included.routes) if included is not None else (route,)
 
 
 def _describe(error: dict[str, Any]) -> str:

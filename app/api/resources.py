@@ -50,8 +50,8 @@ async def owned_model_version(version: Version, principal: CurrentPrincipal, ses
 async def owned_model_versions(
     principal: CurrentPrincipal,
     session: SessionDep,
-    versions: Annotated[str, Query(max_length=200, description="Comma-separated versions, e.g. 1,2",
-                                   examples=["1,2"])],
+    versions: Annotated[str, Query(max_length=200, pattern=r"^\s*\d{1,10}(\s*,\s*\d{1,10})+\s*$",
+                                   description="Two or more comma-separated versions, e.g. 1,2", examples=["1,2"])],
 ) -> list[ModelVersion]:
     """Two or more of the company's versions named in the query, in the order given."""
     models = []

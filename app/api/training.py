@@ -14,18 +14,19 @@ router = APIRouter(tags=["training"])
 
 
 @router.post("/v1/datasets/{dataset_id}/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingJobRead,
-             tags=["datasets"], responses=problem_responses(401, 404, 409, 422))
+             tags=["datasets"], responses=problem_responses(401, 404, 409, 422, 429))
 async def train_dataset(dataset: OwnedDataset, principal: CurrentPrincipal, session: SessionDep,
                         training: TrainingDep) -> TrainingJobRead:
     return TrainingJobRead.model_validate(await training.request(session, principal, dataset))
 
 
 @router.get("/v1/training-jobs", response_model=Page[TrainingJobRead], responses=problem_responses(401, 422))
-async def list_jobs(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> Page[TrainingJobRead]:
+async def list_training_jobs(principal: CurrentPrincipal, session: SessionDep,
+                             page: PageParams) -> Page[TrainingJobRead]:
     jobs, next_cursor = await service.list_jobs(session, principal, page)
     return Page(items=[TrainingJobRead.model_validate(j) for j in jobs], next_cursor=next_cursor)
 
 
 @router.get("/v1/training-jobs/{job_id}", response_model=TrainingJobRead, responses=problem_responses(401, 404, 422))
-async def read_job(job: OwnedTrainingJob) -> TrainingJobRead:
+async def read_training_job(job: OwnedTrainingJob) -> TrainingJobRead:
     return TrainingJobRead.model_validate(job)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
@@ -22,17 +22,28 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None = None
 
 
+class ProblemError(BaseModel):
+    """One invalid field: where (the field's dotted path, and the item's index in a batch) and why."""
+
+    field: str | None = Field(default=None, description="dotted path of the field, e.g. order.amount")
+    message: str
+    index: int | None = Field(default=None, description="the item's position in a batch (0-based)")
+    type: str | None = Field(default=None, description="machine-readable kind of error, e.g. json_invalid")
+    loc: list[str | int] | None = Field(default=None, description="the field's path as a list")
+
+
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details: every error response of the API."""
 
     type: str = "about:blank"
-    title: str
-    status: int
-    detail: str
-    instance: str | None = None
-    request_id: str | None = None
-    errors: list[dict] | None = None
+    title: str = Field(examples=["Invalid input"])
+    status: int = Field(examples=[422])
+    detail: str = Field(description="what was wrong, in a sentence")
+    instance: str | None = Field(default=None, description="the request path")
+    request_id: str | None = Field(default=None, description="quote it when reporting a problem")
+    errors: list[ProblemError] | None = Field(default=None, description="each invalid field (422)")
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict]:
-    return {code: {"model": Problem, "content": {"application/problem+json": {}}} for code in codes}
+    """Declare the errors a route answers (app/api/openapi.py adds the ones every route shares)."""
+    return {code: {"model": Problem} for code in codes}
