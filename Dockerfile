@@ -33,20 +33,28 @@ RUN case ",${EXTRAS}," in *,mssql,*) \
         && apt-get purge -y curl gpg && apt-get autoremove -y && rm -rf /var/lib/apt/lists/* ;; \
     esac
 
+# The build context, with the optional wheel folder moved to /wheels (empty without WHEELS).
+FROM base AS context
+ARG WHEELS=
+# .dockerignore lets in only the project files and build/container/wheels.
+COPY . /ctx
+RUN mkdir /wheels && if [ -n "${WHEELS}" ]; then cp -a "/ctx/${WHEELS}/." /wheels/; fi
+
 # The virtual environment is built here and copied whole into the final stage (same paths), so the
-# wheel folder and pip's work files never reach the image.
+# wheels and pip's work files never reach the image. Only pyproject.toml and the wheels decide
+# whether this layer is rebuilt: the package and README are stand-ins until the final stage.
 FROM base AS build
 ARG EXTRAS=
 ARG WHEELS=
 WORKDIR /srv/creditgate
-# .dockerignore lets in only the project files and build/container/wheels.
-COPY . .
+COPY --from=context /wheels /wheels
+COPY --from=context /ctx/pyproject.toml ./
 RUN set -eu; \
-    if [ -n "${WHEELS}" ]; then set -- --no-index --find-links "/srv/creditgate/${WHEELS}"; else set --; fi; \
+    if [ -n "${WHEELS}" ]; then set -- --no-index --find-links /wheels; else set --; fi; \
+    mkdir app && touch README.md app/__init__.py; \
     python3 -m venv /opt/venv; \
     /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check "$@" \
-        -e ".${EXTRAS:+[${EXTRAS}]}"; \
-    /opt/venv/bin/creditgate --help > /dev/null
+        -e ".${EXTRAS:+[${EXTRAS}]}"
 
 FROM base
 WORKDIR /srv/creditgate
@@ -56,7 +64,8 @@ COPY pyproject.toml README.md alembic.ini ./
 COPY alembic ./alembic
 COPY app ./app
 RUN useradd --system --uid 10001 --user-group --home-dir /srv/creditgate --no-create-home creditgate \
-    && mkdir -p /data && chown creditgate:creditgate /data
+    && mkdir -p /data && chown creditgate:creditgate /data \
+    && /opt/venv/bin/creditgate --help > /dev/null
 ENV PATH=/opt/venv/bin:$PATH \
     CREDITGATE_DATABASE_URL=sqlite+aiosqlite:////data/creditgate.db \
     CREDITGATE_DECISION_JOURNAL_DIR=/data/decision-journal
