@@ -56,7 +56,9 @@ debian_mirror() {
   uri=$(grep -hsE '^URIs:' /etc/apt/sources.list.d/*.sources | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)
   [ -n "$uri" ] || uri=$(grep -hsE '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
     | awk '{print $2}' | grep -E '/debian/?$' | head -1 || true)
-  echo "${CREDITGATE_DEBIAN_MIRROR:-${uri:-http://deb.debian.org/debian}}"
+  uri=${CREDITGATE_DEBIAN_MIRROR:-$uri}
+  [ -n "$uri" ] || fail "no Debian mirror in /etc/apt; set CREDITGATE_DEBIAN_MIRROR"
+  echo "$uri"
 }
 
 ensure_packages() {  # docker.io and debootstrap from Debian, when missing
@@ -89,7 +91,7 @@ ensure_base_image() {
   fi
   local rootfs=$work/rootfs mirror
   mirror=$(debian_mirror)
-  step "debootstrap $suite from $mirror (log: $work/debootstrap.log)"
+  step "debootstrap $suite from the Debian mirror apt uses (log: $work/debootstrap.log)"
   rm -rf "$rootfs"
   debootstrap --variant=minbase --include=python3,python3-venv,libgomp1 \
     "$suite" "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
