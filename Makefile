@@ -1,4 +1,4 @@
-.PHONY: run test bench bench-decisions bench-ingest bench-training install lint
+.PHONY: run test bench bench-decisions bench-ingest bench-training install lint container-smoke
 
 install:
 	./scripts/bootstrap.sh
@@ -26,3 +26,8 @@ bench-training: install
 
 lint: install
 	.venv/bin/ruff check app tests benchmarks
+
+## Build the image offline (local Debian base, wheels built here) and run it against the local
+## PostgreSQL: /readyz, register, upload demo data, one decision (a few minutes; not part of `test`)
+container-smoke:
+	./scripts/container-smoke.sh

@@ -18,13 +18,34 @@ find_python() {
   exit 1
 }
 
+# xgboost (CUDA build) and xgboost-cpu install the same files under one import name; pip lets both
+# be installed, and removing one then breaks the other. Keep exactly the one asked for.
+keep_one_xgboost() {
+  local keep=$1 drop=$2 pip=(.venv/bin/python -m pip)
+  "${pip[@]}" show --quiet "$keep" 2>/dev/null || return 0  # macOS: only xgboost exists
+  "${pip[@]}" show --quiet "$drop" 2>/dev/null || return 0
+  local version
+  version=$("${pip[@]}" show "$keep" | sed -n 's/^Version: //p')
+  "${pip[@]}" uninstall --quiet --yes "$drop"
+  if [ "$drop" = xgboost ]; then  # its NCCL library serves nothing else
+    "${pip[@]}" uninstall --quiet --yes nvidia-nccl-cu12 nvidia-nccl-cu13 2>/dev/null
+  fi
+  "${pip[@]}" install --quiet --force-reinstall --no-deps "$keep==$version"
+}
+
 if [ ! -x .venv/bin/python ]; then
   "$(find_python)" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)
+# CREDITGATE_EXTRAS: the extras to install (default dev; dev,gpu for the CUDA build of XGBoost).
+extras=${CREDITGATE_EXTRAS:-dev}
+stamp=.venv/.installed-$( { cat pyproject.toml; echo "$extras"; } | sha1sum | cut -c1-12)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet -e ".[$extras]"
+  case ",$extras," in
+    *,gpu,*) keep_one_xgboost xgboost xgboost-cpu ;;
+    *) keep_one_xgboost xgboost-cpu xgboost ;;
+  esac
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
