@@ -57,6 +57,15 @@ class ServiceUnavailable(AppError):
     title = "Service unavailable"
 
 
+# Tags of discriminated unions (a policy's condition tree) that pydantic puts in an error's path
+# after a list index; they name no field, so the path a client reads skips them.
+UNION_TAGS = frozenset({"condition", "group"})
+
+
+def _is_tag(loc: tuple, i: int) -> bool:
+    return loc[i] in UNION_TAGS and i > 0 and isinstance(loc[i - 1], int)
+
+
 def error_entries(errors) -> list[dict[str, Any]]:
     """Each failing field with its path; items of a batch also get their index and field."""
     out = []
@@ -65,7 +74,7 @@ def error_entries(errors) -> list[dict[str, Any]]:
             out.append({"loc": ["body"], "field": "body", "type": "json_invalid",
                         "message": f"the body is not valid JSON: {err.get('msg', 'invalid')}"})
             continue
-        loc = [part for part in err.get("loc", ()) if part != "body"]
+        loc = [part for i, part in enumerate(err.get("loc", ())) if part != "body" and not _is_tag(err["loc"], i)]
         entry: dict[str, Any] = {"loc": loc, "message": err.get("msg", "invalid"), "type": err.get("type")}
         if len(loc) >= 2 and loc[0] == "items" and isinstance(loc[1], int):
             entry["index"] = loc[1]

@@ -84,6 +84,8 @@ async def test_405_names_the_allowed_methods(client, tenant):
     response = await client.put("/v1/datasets", headers=tenant.headers)
     assert response.status_code == 405
     assert response.headers["allow"] == "GET, POST"  # two routes of one path: both named
+    batch = await client.put("/v1/decisions/batch", headers=tenant.headers)
+    assert batch.headers["allow"] == "POST"  # not the GET of /v1/decisions/{decision_id}
     assert response.headers["content-type"].startswith("application/problem+json")
 
 

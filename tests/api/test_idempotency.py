@@ -47,14 +47,25 @@ async def valid_dataset(app, client, tenant) -> str:
     return dataset_id
 
 
-async def test_concurrent_training_requests_create_one_job(app, client, tenant):
+async def test_concurrent_training_requests_create_one_job(app, client, tenant, monkeypatch):
     dataset_id = await valid_dataset(app, client, tenant)
+    jobs = app.state.runtime.jobs
+    gate, real_run = asyncio.Event(), app.state.runtime.training.run
+
+    async def held(ref):  # the job waits until every request was answered (however slow the machine)
+        await gate.wait()
+        await real_run(ref)
+
+    monkeypatch.setitem(jobs._handlers, JobKind.training, held)
     before = (await client.get("/v1/training-jobs", headers=tenant.headers)).json()["items"]
-    responses = await asyncio.gather(*(client.post(f"/v1/datasets/{dataset_id}/train", headers=tenant.headers)
-                                       for _ in range(5)))
+    try:
+        responses = await asyncio.gather(*(client.post(f"/v1/datasets/{dataset_id}/train", headers=tenant.headers)
+                                           for _ in range(5)))
+    finally:
+        gate.set()
     assert [r.status_code for r in responses] == [202] * 5, [r.text for r in responses]
     assert len({r.json()["id"] for r in responses}) == 1
-    await app.state.runtime.jobs.wait_idle()
+    await jobs.wait_idle()
     after = (await client.get("/v1/training-jobs", headers=tenant.headers)).json()["items"]
     assert len(after) == len(before) + 1
 
