@@ -63,11 +63,14 @@ def install_handlers(app: FastAPI) -> None:
 
 def allowed_methods(request: Request) -> list[str]:
     """Every method of every route of this path (Starlette names only the first route's methods,
-    and GET and POST of one path are often two routes)."""
+    and GET and POST of one path are often two routes). As in OpenAPI, a concrete path is matched
+    before a templated one: /v1/decisions/batch allows POST, not the GET of /v1/decisions/{id}."""
+    matching = [route for route in _flat(request.app.router.routes)
+                if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE]
+    concrete = [route for route in matching if "{" not in route.path]
     methods: set[str] = set()
-    for route in _flat(request.app.router.routes):
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
+    for route in concrete or matching:
+        methods |= route.methods or set()
     return sorted(methods)
 
 
