@@ -26,6 +26,10 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 AcceptLanguage = Annotated[str | None, Header(
     description="pt-BR for reasons in Portuguese; anything else is English (Content-Language says which)",
     examples=["pt-BR"])]
+# Documented on the 201 of both decision routes (generated clients expose response headers).
+CREATED_IN_LANGUAGE = {"headers": {"Content-Language": {
+    "description": "the language of the reasons: pt-BR when asked for, else en", "required": True,
+    "schema": {"type": "string", "enum": ["en", "pt-BR"]}}}}
 DECIDE_DESCRIPTION = (
     "Scores the order with the active model (or `model_version`) on what was known of the customer at "
     "`ordered_at` (default: now): the uploaded history, replaced by any `context` sent with it; a customer never "
@@ -34,30 +38,34 @@ DECIDE_DESCRIPTION = (
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
-             responses=problem_responses(401, 404, 409, 422),
+             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
              summary="Decide one order: bill or block, with its probability and reasons",
              description=DECIDE_DESCRIPTION)
 async def decide(body: DecisionRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                  accept_language: AcceptLanguage = None) -> Response:
-    results = await engine.decide(principal, [body], service.language(accept_language))
-    return _created(results[0])
+    lang = service.language(accept_language)
+    results = await engine.decide(principal, [body], lang)
+    return _created(results[0], lang)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
-             responses=problem_responses(401, 404, 409, 422),
+             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
              summary="Decide up to 500 orders in one vectorised prediction",
              description=DECIDE_DESCRIPTION + " The results come in the order of `orders`; one invalid order "
                                               "refuses the batch with a 422 naming its index.")
 async def decide_batch(body: DecisionBatchRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                        accept_language: AcceptLanguage = None) -> Response:
-    results = await engine.decide(principal, body.orders, service.language(accept_language))
-    return _created(DecisionBatchRead(results=results))
+    lang = service.language(accept_language)
+    results = await engine.decide(principal, body.orders, lang)
+    return _created(DecisionBatchRead(results=results), lang)
 
 
-def _created(result: DecisionRead | DecisionBatchRead) -> Response:
+def _created(result: DecisionRead | DecisionBatchRead, lang: str) -> Response:
     """The result serialised once by pydantic-core: it is built from validated values, so
-    FastAPI's re-validation against the response model would only repeat the work."""
-    return Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    FastAPI's re-validation against the response model would only repeat the work. Content-Language
+    says which language the reasons are in (English when the one asked for is not supported)."""
+    return Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json",
+                    headers={"Content-Language": lang})
 
 
 def _read(decision: Decision, detail: bool = False) -> DecisionRead:
