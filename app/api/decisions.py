@@ -26,6 +26,7 @@ router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 AcceptLanguage = Annotated[str | None, Header(
     description="pt-BR for reasons in Portuguese; anything else is English (Content-Language says which)",
     examples=["pt-BR"])]
+LANGUAGE_HEADERS = {lang: (b"content-language", lang.encode()) for lang in ("en", "pt-BR")}
 # Documented on the 201 of both decision routes (generated clients expose response headers).
 CREATED_IN_LANGUAGE = {"headers": {"Content-Language": {
     "description": "the language of the reasons: pt-BR when asked for, else en", "required": True,
@@ -64,8 +65,9 @@ def _created(result: DecisionRead | DecisionBatchRead, lang: str) -> Response:
     """The result serialised once by pydantic-core: it is built from validated values, so
     FastAPI's re-validation against the response model would only repeat the work. Content-Language
     says which language the reasons are in (English when the one asked for is not supported)."""
-    return Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json",
-                    headers={"Content-Language": lang})
+    response = Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    response.raw_headers.append(LANGUAGE_HEADERS[lang])  # encoded once: a headers dict costs ~5 us a response
+    return response
 
 
 def _read(decision: Decision, detail: bool = False) -> DecisionRead:
