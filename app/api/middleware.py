@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import weakref
 
 import orjson
 from starlette.routing import Mount
@@ -134,14 +135,14 @@ def _route_of(scope: Scope) -> str:
     return _plain_route_paths(scope["app"]).get(endpoint, "unmatched")
 
 
-_plain_paths: dict[int, dict[object, str]] = {}
+_plain_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _plain_route_paths(app) -> dict[object, str]:
     """Endpoint (or mounted app) -> route template, for the routes that are not FastAPI's, per app."""
-    paths = _plain_paths.get(id(app))
+    paths = _plain_paths.get(app)
     if paths is None:
-        paths = _plain_paths[id(app)] = {}
+        paths = _plain_paths[app] = {}
         for route in app.routes:
             if isinstance(route, Mount):
                 paths[route.app] = route.path + "/{path}"
