@@ -1,4 +1,5 @@
-"""Structured JSON logs, each line carrying the request id when there is one."""
+"""Structured JSON logs, each line carrying the request id and the authenticated caller's company
+when there are."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import UTC, datetime
 
 import orjson
 
-from app.context import request_id_var
+from app.context import company_id_var, request_id_var
 
 # uvicorn adds `color_message` (the message with ANSI colour codes) to its records: never in JSON.
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "color_message"}
@@ -25,6 +26,9 @@ class JsonFormatter(logging.Formatter):
         request_id = request_id_var.get()
         if request_id:
             entry["request_id"] = request_id
+        company_id = company_id_var.get()
+        if company_id:
+            entry["company_id"] = company_id
         for key, value in record.__dict__.items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value

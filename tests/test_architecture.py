@@ -16,11 +16,16 @@ APP = Path(__file__).resolve().parents[1] / "app"
 
 # What each layer may never import (by package prefix).
 FORBIDDEN = {
-    "app.ml": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.compute", "app.schemas"),
-    "app.domain": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.ml", "app.schemas"),
-    "app.kit": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.ml"),
-    "app.db": ("app.services", "app.api", "app.transport", "app.runtime", "app.compute", "app.schemas"),
-    "app.schemas": ("app.db", "app.services", "app.api", "app.transport", "app.runtime"),
+    "app.ml": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.compute", "app.schemas",
+               "app.metrics"),
+    "app.domain": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.ml", "app.schemas",
+                   "app.metrics"),
+    "app.kit": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.ml", "app.metrics"),
+    "app.db": ("app.services", "app.api", "app.transport", "app.runtime", "app.compute", "app.schemas",
+               "app.metrics"),
+    "app.schemas": ("app.db", "app.services", "app.api", "app.transport", "app.runtime", "app.metrics"),
+    # The metric definitions: updated by services, transports and the API; they know none of them.
+    "app.metrics": ("app.",),
     "app.services": ("app.api", "app.transport", "app.runtime", "app.compute", "app.main", "app.cli"),
     "app.transport": ("app.api", "app.runtime", "app.main"),
     "app.compute": ("app.api", "app.db", "app.runtime", "app.transport"),

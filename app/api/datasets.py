@@ -10,15 +10,18 @@ from app.api.deps import BatchQueueDep, CurrentPrincipal, PageParams, SessionDep
 from app.api.resources import OwnedDataset
 from app.domain.states import Kind
 from app.errors import InvalidInput
-from app.schemas.common import Page, problem_responses
+from app.schemas.common import problem_responses
 from app.schemas.datasets import (
     ITEM_SCHEMAS,
     BatchIn,
+    BatchPage,
     BatchRead,
     BatchReceipt,
     DatasetCreate,
+    DatasetPage,
     DatasetRead,
     DatasetSummary,
+    batch_example,
 )
 from app.services import datasets as service
 from app.services import ingestion
@@ -37,7 +40,7 @@ def _batch_body_doc(kind: Kind) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     _SCHEMAS.update(schema.pop("$defs", {}))
     name = f"{ITEM_SCHEMAS[kind].__name__}Batch"
-    _SCHEMAS[name] = schema | {"title": name}
+    _SCHEMAS[name] = schema | {"title": name, "examples": [batch_example(kind)]}
     body = {"content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}}
     return {"requestBody": body | {"required": True}}
 
@@ -47,19 +50,28 @@ def openapi_schemas() -> dict[str, Any]:
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DatasetSummary,
-             responses=problem_responses(401, 422))
+             responses=problem_responses(401, 422), summary="Open a dataset (an upload session)")
 async def create_dataset(body: DatasetCreate, principal: CurrentPrincipal, session: SessionDep) -> DatasetSummary:
+    """Upload the four kinds into it in batches (`upload_customers`, `upload_credit_limits`,
+    `upload_serasa_reports`, `upload_orders`) and mark each kind's last batch `final`. Once every
+    kind is final and stored, the dataset is validated; a valid training dataset trains by itself."""
     return DatasetSummary.model_validate(await service.create(session, principal, body))
 
 
-@router.get("", response_model=Page[DatasetSummary], responses=problem_responses(401, 422))
-async def list_datasets(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> Page[DatasetSummary]:
+@router.get("", response_model=DatasetPage, responses=problem_responses(401, 422),
+            summary="List the company's datasets")
+async def list_datasets(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> DatasetPage:
+    """Newest first, `limit` at a time; pass `next_cursor` as `cursor` for the next page."""
     rows, next_cursor = await service.list_page(session, principal, page)
-    return Page(items=[DatasetSummary.model_validate(d) for d in rows], next_cursor=next_cursor)
+    return DatasetPage(items=[DatasetSummary.model_validate(d) for d in rows], next_cursor=next_cursor)
 
 
-@router.get("/{dataset_id}", response_model=DatasetRead, responses=problem_responses(401, 404, 422))
+@router.get("/{dataset_id}", response_model=DatasetRead, responses=problem_responses(401, 404, 422),
+            summary="Read a dataset: upload progress by kind and integrity report")
 async def read_dataset(dataset: OwnedDataset, session: SessionDep) -> DatasetRead:
+    """Poll it while uploading: `kinds` counts each kind's batches and rows, `dead_letters` names
+    batches that could never be stored, and `report` is the integrity check once all kinds are in
+    (`valid`, row and outcome counts, problems and warnings with examples)."""
     return await service.read(session, dataset)
 
 
@@ -72,16 +84,28 @@ async def delete_dataset(
     keep_versions: Annotated[bool, Query(description="delete it although model versions were trained on it; "
                                                      "they are kept")] = False,
 ) -> None:
+    """Its rows and batch receipts go; the dataset stays as `deleted` for the versions and
+    evaluations that name it. A 409 when versions were trained on it (unless `keep_versions`) or a
+    training or evaluation of it is still running."""
     await service.delete(session, principal, dataset, keep_versions)
 
 
-@router.get("/{dataset_id}/batches", response_model=Page[BatchRead], responses=problem_responses(401, 404, 422),
+@router.get("/{dataset_id}/batches", response_model=BatchPage, responses=problem_responses(401, 404, 422),
             summary="The dataset's batch receipts so far (to resume an interrupted upload)")
-async def list_batches(dataset: OwnedDataset, session: SessionDep, page: PageParams) -> Page[BatchRead]:
+async def list_batches(dataset: OwnedDataset, session: SessionDep, page: PageParams) -> BatchPage:
+    """The latest accepted first; `stored_at` is null while a batch waits in the queue and
+    `dead_letter_reason` says why one could never be stored."""
     rows, next_cursor = await service.list_batches(session, dataset, page)
-    return Page(items=[BatchRead(batch_id=b.batch_id, kind=Kind(b.kind), items=b.items, final=b.final,
+    return BatchPage(items=[BatchRead(batch_id=b.batch_id, kind=Kind(b.kind), items=b.items, final=b.final,
                                  accepted_at=b.accepted_at, stored_at=b.stored_at, dead_letter_reason=b.error)
                        for b in rows], next_cursor=next_cursor)
+
+
+UPLOAD_DESCRIPTION = (
+    "Every item is validated on arrival; one invalid item refuses the whole batch with a 422 naming its index "
+    "and field. An accepted batch is durable before the 202 and stored in the background. `batch_id` is the "
+    "idempotency key: the same batch again returns the same receipt (`duplicate`), other items under a used "
+    "`batch_id` are a 409. Mark the kind's last batch `final`.")
 
 
 def _batch_route(kind: Kind, path: str):
@@ -92,6 +116,7 @@ def _batch_route(kind: Kind, path: str):
         responses=problem_responses(401, 404, 409, 413, 422, 503),
         openapi_extra=_batch_body_doc(kind),
         summary=f"Upload a batch of {kind.value.replace('_', ' ')} (1-500 items)",
+        description=UPLOAD_DESCRIPTION,
         name=f"upload_{kind.value}",
     )
     async def upload(dataset: OwnedDataset, request: Request, principal: CurrentPrincipal, session: SessionDep,

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Response, status
 
 from app.api.deps import CurrentPrincipal, DecisionsDep, Filter, PageParams, SessionDep, Since, Until
 from app.api.resources import OwnedDecision
-from app.schemas.common import Page, problem_responses
+from app.domain.states import BillingDecision
+from app.schemas.common import problem_responses
 from app.schemas.decisions import (
     DecisionBatchRead,
     DecisionBatchRequest,
     DecisionDetail,
+    DecisionPage,
     DecisionRead,
     DecisionRequest,
 )
@@ -21,31 +23,51 @@ from app.services.decisions import Decision, DecisionFilter
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
-AcceptLanguage = Annotated[str | None, Header(description="pt-BR for reasons in Portuguese")]
+AcceptLanguage = Annotated[str | None, Header(
+    description="pt-BR for reasons in Portuguese; anything else is English (Content-Language says which)",
+    examples=["pt-BR"])]
+LANGUAGE_HEADERS = {lang: (b"content-language", lang.encode()) for lang in ("en", "pt-BR")}
+# Documented on the 201 of both decision routes (generated clients expose response headers).
+CREATED_IN_LANGUAGE = {"headers": {"Content-Language": {
+    "description": "the language of the reasons: pt-BR when asked for, else en", "required": True,
+    "schema": {"type": "string", "enum": ["en", "pt-BR"]}}}}
+DECIDE_DESCRIPTION = (
+    "Scores the order with the active model (or `model_version`) on what was known of the customer at "
+    "`ordered_at` (default: now): the uploaded history, replaced by any `context` sent with it; a customer never "
+    "uploaded needs `context`. Returns `bill` or `block`, `probability_block`, the threshold and the reasons "
+    "that weighed most, in English or Portuguese (`Accept-Language: pt-BR`). 409 while no model is active.")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
-             responses=problem_responses(401, 404, 409, 422),
-             summary="Decide one order: bill or block, with its probability and reasons")
+             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
+             summary="Decide one order: bill or block, with its probability and reasons",
+             description=DECIDE_DESCRIPTION)
 async def decide(body: DecisionRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                  accept_language: AcceptLanguage = None) -> Response:
-    results = await engine.decide(principal, [body], service.language(accept_language))
-    return _created(results[0])
+    lang = service.language(accept_language)
+    results = await engine.decide(principal, [body], lang)
+    return _created(results[0], lang)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
-             responses=problem_responses(401, 404, 409, 422),
-             summary="Decide up to 500 orders in one vectorised prediction")
+             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
+             summary="Decide up to 500 orders in one vectorised prediction",
+             description=DECIDE_DESCRIPTION + " The results come in the order of `orders`; one invalid order "
+                                              "refuses the batch with a 422 naming its index.")
 async def decide_batch(body: DecisionBatchRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                        accept_language: AcceptLanguage = None) -> Response:
-    results = await engine.decide(principal, body.orders, service.language(accept_language))
-    return _created(DecisionBatchRead(results=results))
+    lang = service.language(accept_language)
+    results = await engine.decide(principal, body.orders, lang)
+    return _created(DecisionBatchRead(results=results), lang)
 
 
-def _created(result: DecisionRead | DecisionBatchRead) -> Response:
+def _created(result: DecisionRead | DecisionBatchRead, lang: str) -> Response:
     """The result serialised once by pydantic-core: it is built from validated values, so
-    FastAPI's re-validation against the response model would only repeat the work."""
-    return Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    FastAPI's re-validation against the response model would only repeat the work. Content-Language
+    says which language the reasons are in (English when the one asked for is not supported)."""
+    response = Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    response.raw_headers.append(LANGUAGE_HEADERS[lang])  # encoded once: a headers dict costs ~5 us a response
+    return response
 
 
 def _read(decision: Decision, detail: bool = False) -> DecisionRead:
@@ -61,22 +83,28 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
     return DecisionRead(**values)
 
 
-@router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404, 422))
+@router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404, 422),
+            summary="Read a decision with its request and features")
 async def read_decision(decision: OwnedDecision) -> DecisionDetail:
+    """The stored decision (for audit or an analyst's review): the result as it was answered, the
+    request as sent and the features the model saw."""
     return _read(decision, detail=True)
 
 
-@router.get("", response_model=Page[DecisionRead], responses=problem_responses(401, 422))
+@router.get("", response_model=DecisionPage, responses=problem_responses(401, 422),
+            summary="List the company's decisions, filtered")
 async def list_decisions(
     principal: CurrentPrincipal,
     session: SessionDep,
     engine: DecisionsDep,
     page: PageParams,
     customer_id: Filter = None,
-    decision: Literal["bill", "block"] | None = None,
+    decision: BillingDecision | None = None,
     since: Since = None,
     until: Until = None,
-) -> Page[DecisionRead]:
+) -> DecisionPage:
+    """Newest first; filter by customer, by decision and by time (`since` inclusive, `until`
+    exclusive)."""
     filters = DecisionFilter(customer_id=customer_id, decision=decision, since=since, until=until)
     rows, next_cursor = await service.list_page(session, engine, principal, filters, page)
-    return Page(items=[_read(d) for d in rows], next_cursor=next_cursor)
+    return DecisionPage(items=[_read(d) for d in rows], next_cursor=next_cursor)

@@ -13,6 +13,7 @@ from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.context import company_id_var
 from app.domain.principal import Principal
 from app.errors import Unauthorized
 from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
@@ -94,10 +95,13 @@ bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/
 async def get_principal(
     runtime: RuntimeDep, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 ) -> Principal:
-    """The caller, from the authentication cache or verified once (app/services/auth.py)."""
+    """The caller, from the authentication cache or verified once (app/services/auth.py); its
+    company is noted for the request's log lines."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Send the token as 'Authorization: Bearer <token>'.")
-    return await runtime.auth.principal(credentials.credentials)
+    principal = await runtime.auth.principal(credentials.credentials)
+    company_id_var.set(principal.company.id)
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

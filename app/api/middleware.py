@@ -1,27 +1,26 @@
-"""Pure-ASGI middleware: request id, access log, Prometheus metrics, body size limit."""
+"""Pure-ASGI middleware: request id, access log (with the caller's company), Prometheus metrics,
+body size limit."""
 
 from __future__ import annotations
 
 import logging
 import time
 import uuid
+import weakref
 
 import orjson
-from prometheus_client import Counter, Histogram
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.context import request_id_var
+from app import metrics
+from app.context import company_id_var, request_id_var
 from app.errors import PayloadTooLarge
 
 logger = logging.getLogger("app.access")
 
-REQUESTS = Counter("creditgate_http_requests_total", "HTTP requests", ["method", "route", "status"])
-LATENCY = Histogram(
-    "creditgate_http_request_duration_seconds",
-    "HTTP request latency",
-    ["method", "route"],
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
-)
+# Decision requests also feed the decision latency histogram (successful ones only).
+DECISION_LATENCY = {("POST", "/v1/decisions", 201): metrics.DECISION_LATENCY.labels("single"),
+                    ("POST", "/v1/decisions/batch", 201): metrics.DECISION_LATENCY.labels("batch")}
 
 
 CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
@@ -50,6 +49,7 @@ class RequestContextMiddleware:
             return
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        company_token = company_id_var.set(None)  # set by the authentication dependency, for the log line
         started = time.perf_counter()
         exchange = _Exchange()
 
@@ -95,18 +95,60 @@ class RequestContextMiddleware:
             if exchange.disconnected and (not exchange.started_response or exchange.status >= 400):
                 exchange.status = CLIENT_CLOSED  # whatever the app answered, nobody was there to read it
             _observe(scope, exchange.status, time.perf_counter() - started)
+            company_id_var.reset(company_token)
             request_id_var.reset(token)
 
 
+_counters: dict[tuple[str, str, int], object] = {}
+_histograms: dict[tuple[str, str], object] = {}
+
+
 def _observe(scope: Scope, status: int, elapsed: float) -> None:
-    route = getattr(scope.get("route"), "path", None) or "unmatched"
+    route = _route_of(scope)
     method = scope["method"]
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(elapsed)
+    # Labelled children are looked up once: labels() costs more than the increment itself.
+    counter = _counters.get((method, route, status))
+    if counter is None:
+        counter = _counters[method, route, status] = metrics.HTTP_REQUESTS.labels(method, route, str(status))
+    histogram = _histograms.get((method, route))
+    if histogram is None:
+        histogram = _histograms[method, route] = metrics.HTTP_LATENCY.labels(method, route)
+    counter.inc()
+    histogram.observe(elapsed)
+    if (decision := DECISION_LATENCY.get((method, route, status))) is not None:
+        decision.observe(elapsed)
     if route not in ("/metrics", "/healthz"):
         message = "client disconnected" if status == CLIENT_CLOSED else "request"
         logger.info(message, extra={"method": method, "route": route, "status": status,
                                     "ms": round(elapsed * 1000, 3)})
+
+
+def _route_of(scope: Scope) -> str:
+    """The matched route's template. FastAPI names its own routes in the scope; a plain Starlette
+    route (/openapi.json) or a mount (/docs-assets) is found again by the endpoint it selected."""
+    route = scope.get("route")
+    if route is not None:
+        return route.path
+    endpoint = scope.get("endpoint")
+    if endpoint is None or "app" not in scope:
+        return "unmatched"
+    return _plain_route_paths(scope["app"]).get(endpoint, "unmatched")
+
+
+_plain_paths: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _plain_route_paths(app) -> dict[object, str]:
+    """Endpoint (or mounted app) -> route template, for the routes that are not FastAPI's, per app."""
+    paths = _plain_paths.get(app)
+    if paths is None:
+        paths = _plain_paths[app] = {}
+        for route in app.routes:
+            if isinstance(route, Mount):
+                paths[route.app] = route.path + "/{path}"
+            elif getattr(route, "endpoint", None) is not None:
+                paths.setdefault(route.endpoint, route.path)
+    return paths
 
 
 def _incoming_request_id(scope: Scope) -> str | None:

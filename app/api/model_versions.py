@@ -6,8 +6,16 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, EvaluationsDep, PageParams, SessionDep
 from app.api.resources import OwnedEvaluation, OwnedModelVersion, OwnedModelVersions, dataset_of
-from app.schemas.common import Page, problem_responses
-from app.schemas.models import EvaluationCreate, EvaluationRead, ModelComparison, ModelRead, ModelSummary
+from app.schemas.common import problem_responses
+from app.schemas.models import (
+    EvaluationCreate,
+    EvaluationPage,
+    EvaluationRead,
+    ModelComparison,
+    ModelPage,
+    ModelRead,
+    ModelSummary,
+)
 from app.services import evaluations
 from app.services import model_versions as service
 from app.services.evaluations import ModelEvaluation
@@ -37,24 +45,36 @@ def _evaluation(evaluation: ModelEvaluation, version: int) -> EvaluationRead:
                           finished_at=evaluation.finished_at)
 
 
-@router.get("", response_model=Page[ModelSummary], responses=problem_responses(401, 422))
-async def list_models(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> Page[ModelSummary]:
+@router.get("", response_model=ModelPage, responses=problem_responses(401, 422),
+            summary="List the company's model versions with their hold-out metrics")
+async def list_models(principal: CurrentPrincipal, session: SessionDep, page: PageParams) -> ModelPage:
+    """Newest version first; `active` marks the one decisions use by default."""
     models, next_cursor = await service.list_page(session, principal, page)
-    return Page(items=[_summary(m, principal.company.active_model_id) for m in models], next_cursor=next_cursor)
+    return ModelPage(items=[_summary(m, principal.company.active_model_id) for m in models], next_cursor=next_cursor)
 
 
-@router.get("/compare", response_model=ModelComparison, responses=problem_responses(401, 404, 422))
+@router.get("/compare", response_model=ModelComparison, responses=problem_responses(401, 404, 422),
+            summary="Compare versions' hold-out metrics side by side")
 async def compare_models(models: OwnedModelVersions) -> ModelComparison:
-    return ModelComparison(versions=[m.version for m in models], metrics=service.compare(models))
+    """Each metric's value per version and its difference from the first version named (the
+    baseline). Each version was measured on its own dataset's hold-out; to compare them on the same
+    orders, evaluate them on one dataset (`evaluate_model`)."""
+    return ModelComparison(versions=[m.version for m in models], baseline=models[0].version,
+                           metrics=service.compare(models))
 
 
-@router.get("/{version}", response_model=ModelRead, responses=problem_responses(401, 404, 422))
+@router.get("/{version}", response_model=ModelRead, responses=problem_responses(401, 404, 422),
+            summary="Read a model version")
 async def read_model(model: OwnedModelVersion, principal: CurrentPrincipal) -> ModelRead:
+    """Its hold-out metrics and threshold, features and their importance, training parameters
+    and details."""
     return _summary(model, principal.company.active_model_id, full=True)
 
 
-@router.post("/{version}/activate", response_model=ModelSummary, responses=problem_responses(401, 404, 422))
+@router.post("/{version}/activate", response_model=ModelSummary, responses=problem_responses(401, 404, 422),
+             summary="Make a version the one decisions use")
 async def activate_model(model: OwnedModelVersion, principal: CurrentPrincipal, session: SessionDep) -> ModelSummary:
+    """Decisions without `model_version` use it from the next request on, in every replica."""
     model = await service.activate_version(session, principal, model)
     return _summary(model, model.id)
 
@@ -64,17 +84,23 @@ async def activate_model(model: OwnedModelVersion, principal: CurrentPrincipal, 
              summary="Test a version on a labelled dataset (a queued job; poll the evaluation for its metrics)")
 async def evaluate_model(model: OwnedModelVersion, body: EvaluationCreate, principal: CurrentPrincipal,
                          session: SessionDep, runner: EvaluationsDep) -> EvaluationRead:
+    """The dataset (usually one with `purpose` evaluation) must be valid; its labelled orders are
+    scored with this version and its threshold. Poll `read_evaluation` until `status` is
+    `succeeded` (then `metrics` is set) or `failed`."""
     dataset = await dataset_of(session, principal, body.dataset_id)
     return _evaluation(await runner.request(session, principal, model, dataset), model.version)
 
 
-@router.get("/{version}/evaluations", response_model=Page[EvaluationRead], responses=problem_responses(401, 404, 422))
-async def list_evaluations(model: OwnedModelVersion, session: SessionDep, page: PageParams) -> Page[EvaluationRead]:
+@router.get("/{version}/evaluations", response_model=EvaluationPage, responses=problem_responses(401, 404, 422),
+            summary="List a version's evaluations")
+async def list_evaluations(model: OwnedModelVersion, session: SessionDep, page: PageParams) -> EvaluationPage:
+    """Newest first, each with its status and, once succeeded, its metrics."""
     rows, next_cursor = await evaluations.list_page(session, model, page)
-    return Page(items=[_evaluation(e, model.version) for e in rows], next_cursor=next_cursor)
+    return EvaluationPage(items=[_evaluation(e, model.version) for e in rows], next_cursor=next_cursor)
 
 
 @router.get("/{version}/evaluations/{evaluation_id}", response_model=EvaluationRead,
-            responses=problem_responses(401, 404, 422))
+            responses=problem_responses(401, 404, 422), summary="Read an evaluation")
 async def read_evaluation(model: OwnedModelVersion, evaluation: OwnedEvaluation) -> EvaluationRead:
+    """Its status and, once succeeded, the version's metrics on the evaluation dataset."""
     return _evaluation(evaluation, model.version)

@@ -5,6 +5,9 @@ every operation is `application/problem+json` with the one `Problem` schema (422
 its `errors` list - FastAPI's own `HTTPValidationError` is never sent, so it is not documented),
 and each operation lists the errors it can answer: 401 when it needs a token, 422 when it takes
 parameters or a body, 413 when it reads a body.
+
+Request bodies carry their schema's first example as the media type's `example`, which Swagger UI
+pre-fills for "Try it out" (the examples live with their schemas in app/schemas).
 """
 
 from __future__ import annotations
@@ -42,11 +45,20 @@ def install_openapi(app: FastAPI, extra_schemas: dict[str, Any]) -> None:
                 for method in METHODS:
                     if method in item:
                         _document_errors(item[method])
+                        _lift_body_example(item[method], components)
             for unused in ("HTTPValidationError", "ValidationError"):
                 components.pop(unused, None)
         return app.openapi_schema
 
     app.openapi = openapi
+
+
+def _lift_body_example(operation: dict[str, Any], components: dict[str, Any]) -> None:
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        ref = media.get("schema", {}).get("$ref", "")
+        examples = components.get(ref.rsplit("/", 1)[-1], {}).get("examples")
+        if examples and "example" not in media:
+            media["example"] = examples[0]
 
 
 def _document_errors(operation: dict[str, Any]) -> None:

@@ -23,9 +23,12 @@ ID_PATTERN = r"^[A-Za-z0-9-]{1,64}$"  # every id we issue is a UUID
 DatasetId = Annotated[str, Path(pattern=ID_PATTERN, description="A dataset id", examples=[
     "6f1c2b1e-3a4d-4c8e-9f10-2b3c4d5e6f70"])]
 Version = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A model version number", examples=[1])]
-JobId = Annotated[str, Path(pattern=ID_PATTERN, description="A training job id")]
-EvaluationId = Annotated[str, Path(pattern=ID_PATTERN, description="An evaluation id")]
-DecisionId = Annotated[str, Path(pattern=ID_PATTERN, description="A decision id")]
+JobId = Annotated[str, Path(pattern=ID_PATTERN, description="A training job id", examples=[
+    "3c9e8a4f-1b2d-4e6f-8a0b-5c7d9e1f2a3b"])]
+EvaluationId = Annotated[str, Path(pattern=ID_PATTERN, description="An evaluation id", examples=[
+    "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"])]
+DecisionId = Annotated[str, Path(pattern=ID_PATTERN, description="A decision id", examples=[
+    "d4e5f6a7-b8c9-4d0e-9f1a-2b3c4d5e6f7a"])]
 
 
 async def owned_dataset(dataset_id: DatasetId, principal: CurrentPrincipal, session: SessionDep) -> Dataset:

@@ -6,27 +6,35 @@ from fastapi import APIRouter, status
 
 from app.api.deps import CurrentPrincipal, PageParams, SessionDep, TrainingDep
 from app.api.resources import OwnedDataset, OwnedTrainingJob
-from app.schemas.common import Page, problem_responses
-from app.schemas.models import TrainingJobRead
+from app.schemas.common import problem_responses
+from app.schemas.models import TrainingJobPage, TrainingJobRead
 from app.services import training as service
 
 router = APIRouter(tags=["training"])
 
 
 @router.post("/v1/datasets/{dataset_id}/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingJobRead,
-             tags=["datasets"], responses=problem_responses(401, 404, 409, 422, 429))
+             tags=["datasets"], responses=problem_responses(401, 404, 409, 422, 429),
+             summary="Train a model on a valid dataset again (a queued job)")
 async def train_dataset(dataset: OwnedDataset, principal: CurrentPrincipal, session: SessionDep,
                         training: TrainingDep) -> TrainingJobRead:
+    """A valid training dataset trains by itself once complete; this queues another training of
+    it (or returns the job already queued or running for it). Poll `read_training_job`."""
     return TrainingJobRead.model_validate(await training.request(session, principal, dataset))
 
 
-@router.get("/v1/training-jobs", response_model=Page[TrainingJobRead], responses=problem_responses(401, 422))
+@router.get("/v1/training-jobs", response_model=TrainingJobPage, responses=problem_responses(401, 422),
+            summary="List the company's training jobs")
 async def list_training_jobs(principal: CurrentPrincipal, session: SessionDep,
-                             page: PageParams) -> Page[TrainingJobRead]:
+                             page: PageParams) -> TrainingJobPage:
+    """Newest first: `queued`, `running`, then `succeeded` (with the `model_version` it made) or
+    `failed` (with its `error`)."""
     jobs, next_cursor = await service.list_jobs(session, principal, page)
-    return Page(items=[TrainingJobRead.model_validate(j) for j in jobs], next_cursor=next_cursor)
+    return TrainingJobPage(items=[TrainingJobRead.model_validate(j) for j in jobs], next_cursor=next_cursor)
 
 
-@router.get("/v1/training-jobs/{job_id}", response_model=TrainingJobRead, responses=problem_responses(401, 404, 422))
+@router.get("/v1/training-jobs/{job_id}", response_model=TrainingJobRead, responses=problem_responses(401, 404, 422),
+            summary="Read a training job")
 async def read_training_job(job: OwnedTrainingJob) -> TrainingJobRead:
+    """Its status, attempts, timings, and the model version it made or the error it failed with."""
     return TrainingJobRead.model_validate(job)

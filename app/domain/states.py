@@ -65,3 +65,24 @@ class JobKind(StrEnum):
 
     training = "training"
     evaluation = "evaluation"
+
+
+class BillingDecision(StrEnum):
+    """What a decision says of an order: bill it, or block it for credit review (`review` may
+    join them for companies whose policy asks an analyst)."""
+
+    bill = "bill"
+    block = "block"
+
+
+class OrderStatus(StrEnum):
+    """An uploaded order's real outcome, the label a model learns (liberado / bloqueado)."""
+
+    billed = "billed"
+    blocked = "blocked"
+
+
+class ModelStatus(StrEnum):
+    """A stored model version; every version that exists can score (activation is separate)."""
+
+    ready = "ready"

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.schemas.common import ReadModel
+from app.schemas.common import Page, ReadModel
 
 
 class AuditEventRead(ReadModel):
@@ -15,3 +15,7 @@ class AuditEventRead(ReadModel):
     summary: dict[str, Any]
     request_id: str | None
     created_at: datetime
+
+
+class AuditEventPage(Page[AuditEventRead]):
+    """A page of the company's audit events."""

@@ -18,8 +18,12 @@ class RequestModel(BaseModel):
 
 
 class Page(BaseModel, Generic[T]):
+    """A page of a list; each list's schema is a named subclass (`DatasetPage`), so that generated
+    clients get short class names."""
+
     items: list[T]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(default=None, description="pass it as `cursor` for the next page; "
+                                                               "null on the last page")
 
 
 class ProblemError(BaseModel):

@@ -3,15 +3,38 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from app.schemas.common import RequestModel
+from app.domain.states import BillingDecision
+from app.schemas.common import Page, RequestModel
 from app.schemas.datasets import CreditLimitIn, CustomerIn, SerasaReportIn
 from app.schemas.types import Code, Document, LaxIsoDate, LaxIsoDateTime, Money, Name
 
 MAX_DECISIONS_PER_BATCH = 500
+
+# Runnable as they are for a company trained on `creditgate demo-data` (customer C000001 exists
+# with any seed); the second order of the batch is a customer never uploaded, sent with its data.
+EXAMPLE_DECISION = {"order": {"order_id": "PED-2026-000123", "customer_id": "C000001", "amount": 18500.0,
+                              "payment_terms_days": 28}}
+EXAMPLE_NEW_CUSTOMER = {
+    "order": {"order_id": "PED-2026-000124", "customer_id": "NOVO-0001", "amount": 7200.0, "payment_terms_days": 21},
+    "context": {
+        "customer": {"simples_nacional": True, "mei": False, "final_consumer": False, "state": "SP",
+                     "customer_since": "2025-03-10"},
+        "credit_limit": {"limit_amount": 20000.0},
+        "serasa_report": {
+            "paid_on_time": 91.5, "paid_cash": 6.0, "paid_8_15_days_late": 2.0, "paid_16_30_days_late": 0.5,
+            "paid_31_60_days_late": 0.0, "paid_over_60_days_late": 0.0, "inquiries_count": 2,
+            "suppliers_0_6_months": 20.0, "suppliers_6_12_months": 15.0, "suppliers_1_3_years": 40.0,
+            "suppliers_3_5_years": 15.0, "suppliers_5_10_years": 10.0, "suppliers_over_10_years": 0.0,
+            "suppliers_inactive": 0.0, "pefin_count": 0, "pefin_amount": 0.0, "refin_count": 0, "refin_amount": 0.0,
+            "overdue_debts_count": 0, "overdue_debts_amount": 0.0, "bankruptcy_count": 0,
+            "bounced_checks_count": 0, "recheque_count": 0, "bankruptcy_participation_count": 0, "score": 780.0,
+        },
+    },
+}
 
 
 class OrderToDecide(RequestModel):
@@ -48,6 +71,8 @@ class DecisionContext(RequestModel):
 
 
 class DecisionRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE_DECISION]})
+
     order: OrderToDecide
     model_version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = Field(
         default=None, description="default: the active version"
@@ -56,6 +81,8 @@ class DecisionRequest(RequestModel):
 
 
 class DecisionBatchRequest(RequestModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"orders": [EXAMPLE_DECISION, EXAMPLE_NEW_CUSTOMER]}]})
+
     orders: Annotated[list[DecisionRequest], Field(min_length=1, max_length=MAX_DECISIONS_PER_BATCH)]
 
 
@@ -70,7 +97,7 @@ class DecisionRead(BaseModel):
     decision_id: str
     order_id: str
     customer_id: str
-    decision: Literal["bill", "block"]
+    decision: BillingDecision
     probability_block: float
     threshold: float
     model_version: int
@@ -86,3 +113,7 @@ class DecisionDetail(DecisionRead):
 
 class DecisionBatchRead(BaseModel):
     results: list[DecisionRead]
+
+
+class DecisionPage(Page[DecisionRead]):
+    """A page of the company's decisions."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from functools import partial
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +16,11 @@ from app.db import datasets as datasets_db
 from app.db.base import utcnow
 from app.db.bulk import bulk_insert
 from app.db.datasets import Dataset, DatasetBatch
-from app.db.engine import transaction
+from app.db.engine import after_commit, transaction
 from app.db.errors import PermanentFailure, is_permanent, is_transient
 from app.db.records import TABLES, data_columns
 from app.domain.states import DatasetStatus
+from app.metrics import BATCHES_DEAD_LETTERED, ROWS_STORED
 from app.services import audit
 from app.services import datasets as datasets_service
 from app.services.batch_rows import payload_rows
@@ -108,7 +110,18 @@ async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelo
                                                         envelope.payload, sqlite))
     for kind, rows in rows_by_kind.items():
         await bulk_insert(session, TABLES[kind], ["dataset_id", "company_id", *data_columns(kind)], rows)
+    if rows_by_kind:
+        after_commit(session, partial(_count_rows, {kind: len(rows) for kind, rows in rows_by_kind.items()}))
     return touched, stored
+
+
+async def _count_rows(counts: dict[str, int]) -> None:
+    for kind, count in counts.items():
+        ROWS_STORED.labels(kind).inc(count)
+
+
+async def _count_dead_letter(kind: str) -> None:
+    BATCHES_DEAD_LETTERED.labels(kind).inc()
 
 
 def _receipt_filter(envelope: BatchEnvelope) -> tuple:
@@ -153,15 +166,20 @@ def _receipt_row(envelope: BatchEnvelope, *, stored: bool, error: str | None = N
 
 
 async def record_dead_letter(session: AsyncSession, envelope: BatchEnvelope, reason: str) -> None:
-    """Remember a batch that can never be stored, on the dataset, so a person can see why."""
-    result = await session.execute(
-        update(DatasetBatch).where(*_receipt_filter(envelope)).values(error=reason[:2000], payload=None))
+    """Remember a batch that can never be stored, on the dataset, so a person can see why - once:
+    two consumers that raced for the same staged batch record (audit, count) one dead letter."""
+    result = await session.execute(update(DatasetBatch).where(*_receipt_filter(envelope), DatasetBatch.error.is_(None))
+                                   .values(error=reason[:2000], payload=None))
     dataset = await session.get(Dataset, envelope.dataset_id)
-    if result.rowcount == 0 and dataset is not None:
-        session.add(_receipt_row(envelope, stored=False, error=reason[:2000]))
+    if result.rowcount == 0:
+        if await datasets_db.get_batch(session, envelope.dataset_id, envelope.kind, envelope.batch_id) is not None:
+            return  # dead-lettered already
+        if dataset is not None:
+            session.add(_receipt_row(envelope, stored=False, error=reason[:2000]))
     if dataset is not None:
         audit.record(session, company_id=dataset.company_id, action="batch.dead_lettered",
                      subject_type="dataset", subject_id=dataset.id,
                      summary={"kind": envelope.kind, "batch_id": envelope.batch_id, "reason": reason[:200]})
+    after_commit(session, partial(_count_dead_letter, envelope.kind))
     logger.error("batch dead-lettered", extra={"dataset_id": envelope.dataset_id, "batch_id": envelope.batch_id,
                                               "reason": reason})

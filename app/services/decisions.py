@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +17,7 @@ from app.db.pages import fetch_page
 from app.domain.principal import Principal
 from app.errors import Conflict, not_found
 from app.kit.pagination import PageRequest
+from app.metrics import count_decisions
 from app.schemas.decisions import DecisionRead, DecisionRequest
 from app.services import decision_pipeline as stage
 from app.services.customer_data import CustomerDataCache
@@ -61,6 +63,7 @@ class DecisionEngine:
                 results[i] = stage.result(requests[i], rows[i], model, probabilities[k], scores.contributions[k],
                                           verdicts[k], lang, now)
         await self.log.write(stage.record(principal, requests, rows, results, models))
+        count_decisions(results)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
 
     async def _models_for(self, principal: Principal, requests: Sequence[DecisionRequest]) -> list[LoadedModel]:
@@ -91,8 +94,28 @@ def _groups(models: list[LoadedModel]) -> list[tuple[LoadedModel, list[int]]]:
     return list(groups.values())
 
 
+LANGUAGES = {"pt": "pt-BR", "en": "en"}  # primary subtag -> the language of the reasons
+
+
+@lru_cache(maxsize=256)
 def language(accept_language: str | None) -> str:
-    return "pt-BR" if accept_language and accept_language.strip().lower().startswith("pt") else "en"
+    """The reasons' language: the supported one the Accept-Language header prefers (q-values
+    honoured, `pt-PT` counts as Portuguese); English for anything else, no header included."""
+    best, best_q = "en", 0.0
+    for part in (accept_language or "").split(","):
+        tag, _, parameters = part.partition(";")
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            name, _, value = parameter.strip().partition("=")
+            if name.lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        supported = LANGUAGES.get(tag.strip().lower().split("-")[0])
+        if supported is not None and quality > best_q:
+            best, best_q = supported, quality
+    return best
 
 
 async def find(session: AsyncSession, engine: DecisionEngine, company_id: str, decision_id: str) -> Decision | None:

@@ -88,7 +88,7 @@ async def activate_version(session: AsyncSession, principal: Principal, model: M
 
 
 def compare(models: list[ModelVersion]) -> dict[str, Any]:
-    """Metrics side by side; deltas are each version minus the first one named."""
+    """Metrics side by side; deltas are each version minus the first one named (the baseline)."""
     base = models[0]
     rows: dict[str, Any] = {}
     for name in COMPARED:
@@ -98,7 +98,7 @@ def compare(models: list[ModelVersion]) -> dict[str, Any]:
             str(m.version): (None if v is None or first is None else round(v - first, 6))
             for m in models[1:] for v in [_metric(m, name)]
         }
-        rows[name] = {"values": values, "delta_vs_" + str(base.version): deltas}
+        rows[name] = {"values": values, "deltas": deltas}
     return rows
 
 

@@ -12,6 +12,7 @@ session of its own, so a decision served from memory opens none.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import model_versions as versions_db
 from app.db.model_versions import ModelVersion
+from app.metrics import MODEL_LOAD
 from app.ml.model import ScoringModel
 
 
@@ -44,7 +46,9 @@ class LoadedModel:
 
 def load_model(row: ModelVersion) -> LoadedModel:
     """Parse the booster and build (and check) its scorer: tens of milliseconds."""
+    started = time.perf_counter()
     model = ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold, nthread=1)
+    MODEL_LOAD.observe(time.perf_counter() - started)
     return LoadedModel(row.id, row.version, model.threshold, model.scorer)
 
 

@@ -22,6 +22,7 @@ from app.domain.principal import Principal
 from app.domain.states import DatasetStatus, JobKind, JobStatus, Purpose
 from app.errors import Conflict, TooManyRequests
 from app.kit.pagination import PageRequest
+from app.metrics import TRAINING_DURATION, TRAINING_JOBS
 from app.ml.training import TrainConfig
 from app.services import audit, training_worker
 from app.services.jobs import Compute, JobRef, Jobs, WorkerLost
@@ -132,6 +133,8 @@ class TrainingService:
             audit.record(session, company_id=job.company_id, action="training.failed",
                          subject_type="training_job", subject_id=job.id,
                          summary={"dataset_id": job.dataset_id, "error": reason[:300]})
+            seconds = _attempt_seconds(job)
+        _observe_finished(JobStatus.failed, seconds)
 
     async def _succeed(self, job_id: str, result: dict[str, Any]) -> None:
         async with transaction(self.sessions) as session:
@@ -145,7 +148,22 @@ class TrainingService:
                          summary={"dataset_id": job.dataset_id, "model_version": model.version,
                                   "roc_auc": result["metrics"].get("roc_auc"),
                                   "accuracy": result["metrics"].get("accuracy")})
+            seconds = _attempt_seconds(job)
+        _observe_finished(JobStatus.succeeded, seconds)
         logger.info("training succeeded", extra={"job_id": job_id, "model_version": model.version})
+
+
+def _attempt_seconds(job: TrainingJob) -> float | None:
+    if job.started_at is None or job.finished_at is None:
+        return None
+    return (job.finished_at - job.started_at).total_seconds()
+
+
+def _observe_finished(outcome: JobStatus, seconds: float | None) -> None:
+    """Counted once committed: a rolled-back finish is not a finished job."""
+    TRAINING_JOBS.labels(outcome.value).inc()
+    if seconds is not None:
+        TRAINING_DURATION.labels(outcome.value).observe(seconds)
 
 
 async def _unfinished(session: AsyncSession) -> Sequence[tuple[JobRef, JobStatus]]:

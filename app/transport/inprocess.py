@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.datasets import DatasetBatch
 from app.db.engine import after_commit
 from app.db.errors import TRANSIENT
+from app.metrics import QUEUE_BACKLOG
 from app.services.batch_sink import BatchSink
 from app.services.ingestion import BatchEnvelope
 from app.services.jobs import JobHandler, JobRef
@@ -35,6 +36,8 @@ class InProcessBatchQueue:
         self.per_commit = per_commit
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._staged = 0  # staged by this process and not stored yet (batches left by a crash: once seen)
+        self._backlog = QUEUE_BACKLOG.labels("batches")
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="inprocess-batch-consumer")
@@ -50,14 +53,20 @@ class InProcessBatchQueue:
         after_commit(session, self._notify)
 
     async def _notify(self) -> None:
+        self._staged += 1
+        self._backlog.set(self._staged)
         self._wake.set()
 
     async def drain(self) -> int:
         """Store every staged batch now; returns how many were handled (tests and tools)."""
         handled = 0
         while batch := await self.sink.staged(self.per_commit):
+            self._staged = max(self._staged, handled + len(batch))
             await self.sink.store(batch)
             handled += len(batch)
+            self._backlog.set(max(0, self._staged - handled))
+        self._staged = 0
+        self._backlog.set(0)
         return handled
 
     async def _run(self) -> None:
@@ -82,6 +91,7 @@ class InProcessJobQueue:
         self._changed = asyncio.Condition()
         self._workers: list[asyncio.Task] = []
         self._handler: JobHandler | None = None
+        self._backlog = QUEUE_BACKLOG.labels("jobs")
 
     async def start(self, handler: JobHandler) -> None:
         self._handler = handler
@@ -99,6 +109,7 @@ class InProcessJobQueue:
                 return
             self._queued.add(job.id)
             self._pending.setdefault(job.company_id, deque()).append(job)
+            self._backlog.set(len(self._queued))
             self._changed.notify_all()
 
     async def resume(self, queued: Sequence[JobRef], running: Sequence[JobRef]) -> None:
@@ -130,6 +141,7 @@ class InProcessJobQueue:
             company_id, jobs = next(iter(self._pending.items()))
             job = jobs.popleft()
             self._queued.discard(job.id)
+            self._backlog.set(len(self._queued))
             del self._pending[company_id]
             if jobs:
                 self._pending[company_id] = jobs

@@ -10,13 +10,14 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from app.db.errors import is_transient
 from app.domain.states import JobKind
 from app.services.jobs import JobHandler, JobRef
 from app.settings import Settings
+from app.transport.kafka import ConsumerLag
 
 logger = logging.getLogger("app.transport")
 # A training may run for long without polling; liveness is the heartbeat, not the poll interval.
@@ -33,6 +34,7 @@ class KafkaJobQueue:
         self._task: asyncio.Task | None = None
         self._idle = asyncio.Event()
         self._idle.set()
+        self._lag = ConsumerLag(self.topic)
 
     async def start(self, handler: JobHandler) -> None:
         producer = AIOKafkaProducer(bootstrap_servers=self.settings.kafka_bootstrap_servers, acks="all",
@@ -92,6 +94,7 @@ class KafkaJobQueue:
                 await consumer.start()
                 while True:
                     record = await consumer.getone()
+                    self._lag.observe(consumer, {TopicPartition(record.topic, record.partition): [record]})
                     job = _decode(record.value or b"")
                     if job is not None:
                         await self._handle(handler, job)

@@ -88,6 +88,10 @@ async def test_405_names_the_allowed_methods(client, tenant):
     assert batch.headers["allow"] == "POST"  # not the GET of /v1/decisions/{decision_id}
     assert response.headers["content-type"].startswith("application/problem+json")
 
+    # a concrete path before a templated one (OpenAPI's rule): not the GET of /v1/decisions/{id}
+    batch = await client.options("/v1/decisions/batch", headers=tenant.headers)
+    assert batch.status_code == 405 and batch.headers["allow"] == "POST"
+
 
 @pytest.mark.parametrize("path", ["/v1/decisions", "/v1/decisions/batch", "/v1/datasets", "/v1/companies",
                                   "DATASET/orders"])

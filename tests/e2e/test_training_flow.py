@@ -48,7 +48,8 @@ async def test_upload_trains_versions_compare_evaluate(app, api, demo_frames, ho
 
     comparison = await api.compare(1, 2)
     assert comparison["metrics"]["roc_auc"]["values"] == {"1": metrics["roc_auc"], "2": metrics["roc_auc"]}
-    assert comparison["metrics"]["roc_auc"]["delta_vs_1"] == {"2": 0.0}
+    assert comparison["baseline"] == 1
+    assert comparison["metrics"]["roc_auc"]["deltas"] == {"2": 0.0}
 
     # an evaluation dataset never starts a training, and can test any version
     eval_id = await upload(api, holdout_frames, purpose="evaluation")

@@ -8,6 +8,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from app.services.ingestion import BatchEnvelope
@@ -65,6 +66,10 @@ async def stored_rows(app, dataset_id: str) -> dict[str, int]:
                 for table in PATHS.values()}
 
 
+def dead_lettered(kind: str) -> float:
+    return REGISTRY.get_sample_value("creditgate_batches_dead_lettered_total", {"kind": kind}) or 0.0
+
+
 class TestDelivery:
     async def test_dataset_through_kafka_becomes_valid(self, kafka_settings):
         async with running_app(kafka_settings) as (app, client):
@@ -102,6 +107,7 @@ class TestDelivery:
 
     async def test_poisoned_records_are_dead_lettered_and_consumption_goes_on(self, kafka_settings):
         bootstrap = kafka_settings.kafka_bootstrap_servers
+        counted = {kind: dead_lettered(kind) for kind in ("undecodable", "customers")}
         async with running_app(kafka_settings) as (app, client):
             queue = app.state.runtime.batch_queue
             tenant = await register_company(client)
@@ -117,7 +123,10 @@ class TestDelivery:
             body = await wait_for(client, tenant, dataset_id, lambda b: b["kinds"]["customers"]["rows_stored"] == 1)
             assert body["kinds"]["customers"]["rows_stored"] == 1, body
             dead = await read_topic(bootstrap, queue.dead_letter_topic, count=2)
+            lag = REGISTRY.get_sample_value("creditgate_kafka_consumer_lag", {"topic": queue.topic})
         assert len(dead) == 2
+        assert {kind: dead_lettered(kind) - n for kind, n in counted.items()} == {"undecodable": 1, "customers": 1}
+        assert lag is not None and lag >= 0  # set on every poll, from the highwater the fetch returned
         headers = [orjson.loads(dict(record.headers)[DEAD_LETTER_HEADER]) for record in dead]
         by_value = {record.value: header for record, header in zip(dead, headers, strict=True)}
         assert by_value[garbage]["reason"].startswith("undecodable record")

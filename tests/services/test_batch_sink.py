@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import orjson
+from prometheus_client import REGISTRY
 
 from app.db.datasets import DatasetBatch
 from app.db.errors import is_permanent, is_transient
@@ -10,7 +11,12 @@ from tests.api.test_datasets import settle
 from tests.factories import batch, make_order
 
 
+def dead_lettered(kind: str) -> float:
+    return REGISTRY.get_sample_value("creditgate_batches_dead_lettered_total", {"kind": kind}) or 0.0
+
+
 async def test_refused_batch_is_dead_lettered_and_the_next_one_stored(app, client, tenant):
+    counted = dead_lettered("orders")
     dataset_id = (await client.post("/v1/datasets", json={}, headers=tenant.headers)).json()["id"]
     # A staged batch the consumer cannot store (the API refuses a text amount, so it is staged
     # directly, as a bug, an older release or a forged broker record might have done).
@@ -28,6 +34,7 @@ async def test_refused_batch_is_dead_lettered_and_the_next_one_stored(app, clien
     assert orders["rows_stored"] == 1 and orders["batches_failed"] == 1
     assert body["dead_letters"][0]["batch_id"] == "poisoned"
     assert "not valid" in body["dead_letters"][0]["reason"]
+    assert dead_lettered("orders") == counted + 1  # /metrics: creditgate_batches_dead_lettered_total
 
 
 async def test_database_errors_are_classified(app):
