@@ -25,6 +25,11 @@ class Parser(argparse.ArgumentParser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def build_parser() -> Parser:
     parser = Parser(prog="creditgate", description="CreditGate service and tools. "
                     "'creditgate COMMAND --help' explains a command and its options.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -47,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for register in _extra_commands():
         register(commands)
-
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    return parser
 
 
 def _serve(args: argparse.Namespace) -> int:
