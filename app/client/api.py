@@ -10,6 +10,7 @@ import httpx
 import orjson
 import polars as pl
 
+from app.client.retry import RETRY_STATUSES as RETRY_STATUSES  # the 5xx retried, importable from here as before
 from app.client.retry import RetryNotice, RetryPolicy, describe
 
 KIND_PATHS = {
@@ -33,7 +34,7 @@ class ApiError(Exception):
             body = response.json()
         except ValueError:
             body = None
-        self.body: dict = body if isinstance(body, dict) else {"detail": response.text}
+        self.body: dict = body if isinstance(body, dict) else {"detail": _not_a_problem(response)}
         super().__init__(f"{response.status_code}: {self.body.get('detail', self.body)}")
 
     @property
@@ -60,14 +61,15 @@ def batch_count(rows: int) -> int:
 
 class CreditGateClient:
     """`retry_seconds`: how long a request keeps being retried after its first transient failure
-    (connection errors, 429 after its Retry-After, 5xx for idempotent requests); `on_retry` hears of
-    each wait. `retries`, if given, also caps the number of attempts."""
+    (connection errors, 429 after its Retry-After, 5xx for idempotent requests); `retries` caps the
+    number of retries too (None: as many as the time allows); `on_retry` hears of each wait."""
 
     def __init__(self, base_url: str, token: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 60.0, retries: int | None = None, retry_seconds: float = 60.0,
+                 timeout: float = 60.0, retries: int | None = 8, retry_seconds: float = 60.0,
                  on_retry: Callable[[RetryNotice], None] | None = None) -> None:
         self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
-        self.retry = RetryPolicy(total_seconds=retry_seconds, max_attempts=retries, on_retry=on_retry)
+        self.retries = retries
+        self.retry = RetryPolicy(total_seconds=retry_seconds, max_retries=retries, on_retry=on_retry)
         if token:
             self.use_token(token)
 
@@ -87,7 +89,12 @@ class CreditGateClient:
         retry every transient failure, other methods only a connection never made or a 429."""
         response = await self.send(method, path, json=json, content=content, params=params, headers=headers,
                                    retry=retry)
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response) from None
 
     async def send(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
                    params: dict | None = None, headers: dict | None = None, retry: bool | None = None
@@ -275,11 +282,18 @@ class CreditGateClient:
 
 def _out_of_budget(policy: RetryPolicy, attempt: int, delay: float, remaining: float,
                    failure: httpx.Response | Exception) -> bool:
-    """No time or attempts left; a Retry-After beyond the budget ends the retries at once (retrying
-    sooner would be refused again)."""
-    if remaining <= 0 or (policy.max_attempts is not None and attempt > policy.max_attempts):
+    """No time or retries left (`attempt` failures so far); a Retry-After beyond the budget ends the
+    retries at once (retrying sooner would be refused again)."""
+    if remaining <= 0 or (policy.max_retries is not None and attempt > policy.max_retries):
         return True
     return delay > remaining and isinstance(failure, httpx.Response) and "retry-after" in failure.headers
+
+
+def _not_a_problem(response: httpx.Response) -> str:
+    """An answer that is not a problem+json (a proxy's page, another server): what it is, briefly."""
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    text = " ".join(response.text.split())
+    return f"{response.request.url} answered {kind}, not the API's JSON: {text[:120]}{'...' if len(text) > 120 else ''}"
 
 
 def _first(group: BaseExceptionGroup) -> BaseException:

@@ -12,7 +12,7 @@ import csv
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 import polars as pl
@@ -66,9 +66,14 @@ class Table:
 
     def locate(self, row: int, column: str | None, message: str) -> InputError:
         """An error at a row of the frame (0-based), mapped back to the file's line or row."""
-        if self.line_of is not None:
-            return InputError(message, self.path, line=self.line_of(row), column=column)
-        return InputError(message, self.path, row=row + 1, column=column)
+        return _error_at(self.path, self.line_of, row, column, message)
+
+
+def _error_at(path: Path, line_of: Callable[[int], int] | None, row: int, column: str | None,
+              message: str) -> InputError:
+    if line_of is not None:
+        return InputError(message, path, line=line_of(row), column=column)
+    return InputError(message, path, row=row + 1, column=column)
 
 
 def find_files(directory: Path, file_format: str | None = None) -> dict[str, Path]:
@@ -119,11 +124,14 @@ def _read_csv(kind: str, path: Path, options: ReadOptions) -> Table:
     comma = options.decimal == "comma" if options.decimal else bool(has_decimal_comma(numbers))
     formats = Formats(decimal_comma=comma, date_format=options.date_format, datetime_format=options.datetime_format)
     records, line_of_record = raw[_RECORD], _line_finder(text, separator)
-    table = Table(kind, path, pl.DataFrame(), "", lambda row: line_of_record(int(records[row])))
-    frame = _typed(kind, texts, formats, table.locate)
+
+    def line_of(row: int) -> int:
+        return line_of_record(int(records[row]))
+
+    frame = _typed(kind, texts, formats, partial(_error_at, path, line_of))
     said = f"{path}: separator '{separator}'" + (f", decimal {'comma' if comma else 'point'}" if numbers else "")
     said += f", {frame.height:,} rows" + _ignored(raw.columns, columns)
-    return Table(kind, path, frame, said, table.line_of)
+    return Table(kind, path, frame, said, line_of)
 
 
 def _decode(path: Path, encoding: str) -> str:
@@ -196,7 +204,7 @@ def _read_parquet(kind: str, path: Path) -> Table:
         raise InputError("no rows", path)
     texts = {name: _parquet_column(path, raw[original], name, SCHEMAS[kind][name])
              for name, original in columns.items()}
-    frame = _typed(kind, texts, Formats(), Table(kind, path, raw, "").locate)
+    frame = _typed(kind, texts, Formats(), partial(_error_at, path, None))
     said = f"{path}: Parquet, {frame.height:,} rows" + _ignored(raw.columns, columns)
     return Table(kind, path, frame, said)
 

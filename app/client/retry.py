@@ -16,7 +16,8 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 
-TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_STATUSES = frozenset({500, 502, 503, 504})  # retried when the request is idempotent
+TRANSIENT_STATUSES = RETRY_STATUSES | {429}
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)  # the server never saw the request
 
@@ -37,7 +38,7 @@ class RetryPolicy:
     total_seconds: float = 60.0  # from the first failure of a request; 0: never retry
     first_delay: float = 0.25
     max_delay: float = 10.0
-    max_attempts: int | None = None
+    max_retries: int | None = None  # None: as many as the time allows
     on_retry: Callable[[RetryNotice], None] | None = None
 
     def may_retry(self, method: str, idempotent: bool | None, failure: httpx.Response | Exception) -> bool:
@@ -46,7 +47,7 @@ class RetryPolicy:
             return False
         safe = idempotent or (idempotent is None and method in IDEMPOTENT_METHODS)
         if isinstance(failure, httpx.Response):
-            return failure.status_code == 429 or (safe and failure.status_code in TRANSIENT_STATUSES)
+            return failure.status_code == 429 or (safe and failure.status_code in RETRY_STATUSES)
         return isinstance(failure, httpx.TransportError) and (safe or isinstance(failure, NOT_SENT))
 
     def delay(self, attempt: int, failure: httpx.Response | Exception) -> float:

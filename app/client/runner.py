@@ -69,7 +69,7 @@ def connect(args: argparse.Namespace, token_required: bool = True) -> CreditGate
     token = args.token or os.environ.get("CREDITGATE_TOKEN") or None
     if token_required and not token:
         raise InputError("no token: pass --token or set CREDITGATE_TOKEN ('creditgate register' prints one)")
-    return CreditGateClient(args.url, token, retry_seconds=args.retry_seconds, on_retry=RetrySayer())
+    return CreditGateClient(args.url, token, retries=None, retry_seconds=args.retry_seconds, on_retry=RetrySayer())
 
 
 class RetrySayer:

@@ -1,5 +1,6 @@
-"""The client's retries: which failures, how long, and Retry-After. Answers the real server cannot be
-made to give on cue (a 429 on a batch, a 503 then a 200) come from an httpx MockTransport."""
+"""The client's retries (which failures, how long, Retry-After) and answers that are not the API's.
+Answers the real server cannot be made to give on cue (a 429 on a batch, a 503 then a 200, a
+proxy's page) come from an httpx MockTransport."""
 
 from __future__ import annotations
 
@@ -86,3 +87,13 @@ def test_retry_after_forms_and_backoff():
     delays = [policy.delay(attempt, httpx.ConnectError("x")) for attempt in range(8)]
     assert 0.125 <= delays[0] <= 0.25 and 5 <= delays[-1] <= 10
     assert policy.delay(0, httpx.Response(503, headers={"Retry-After": "4"})) >= 4
+
+
+async def test_an_answer_that_is_not_the_apis_json_is_an_api_error():
+    page = httpx.Response(200, text="<html><body>Welcome to nginx</body></html>", headers={"content-type": "text/html"})
+    transport, _ = scripted(page)
+    async with CreditGateClient("http://proxy", "t", transport=transport) as api:
+        with pytest.raises(ApiError) as info:
+            await api.datasets()
+    assert info.value.body["detail"] == ("http://proxy/v1/datasets?limit=50 answered text/html, not the API's JSON: "
+                                         "<html><body>Welcome to nginx</body></html>")
