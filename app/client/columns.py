@@ -14,7 +14,7 @@ import polars as pl
 TRUE = ("true", "t", "1", "yes", "y", "sim", "s")
 FALSE = ("false", "f", "0", "no", "n", "nao", "não")
 ISO_DATETIME = "ISO 8601"
-_ISO_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M",
+_ISO_DATETIME_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M%z",
                          "%Y-%m-%d")
 _THOUSANDS_WITH_COMMA = r"^[+-]?\d{1,3}(\.\d{3})+(,\d*)?$"
 
@@ -93,15 +93,22 @@ def _date(text: pl.Series, formats: Formats) -> pl.Series:
 
 
 def _datetime(text: pl.Series, formats: Formats) -> pl.Series:
-    """Naive UTC microseconds: a value with an offset is converted to UTC, one without is UTC."""
-    value = pl.col("v")
-    if formats.datetime_format == ISO_DATETIME:
-        iso = value.str.replace(" ", "T", literal=True).str.replace(r"[Zz]$", "+00:00")
-        parsed = pl.coalesce([iso.str.to_datetime(f, time_unit="us", time_zone="UTC", strict=False)
-                              for f in _ISO_DATETIME_FORMATS])
-    else:
-        parsed = value.str.to_datetime(formats.datetime_format, time_unit="us", time_zone="UTC", strict=False)
-    return _map(text, parsed.dt.replace_time_zone(None))
+    """Naive UTC microseconds: a value with an offset is converted to UTC, one without is UTC.
+    ISO 8601 tries its forms in turn, each on the values the earlier ones could not read."""
+    if formats.datetime_format != ISO_DATETIME:
+        return _map(text, _to_utc(pl.col("v"), formats.datetime_format))
+    iso = _map(text, pl.col("v").str.replace(" ", "T", literal=True).str.replace(r"[Zz]$", "+00:00"))
+    parsed = _map(iso, _to_utc(pl.col("v"), _ISO_DATETIME_FORMATS[0]))
+    for form in _ISO_DATETIME_FORMATS[1:]:
+        unread = (parsed.is_null() & iso.is_not_null()).arg_true()
+        if unread.is_empty():
+            break
+        parsed = parsed.scatter(unread, _map(iso.gather(unread), _to_utc(pl.col("v"), form)))
+    return parsed
+
+
+def _to_utc(value: pl.Expr, form: str) -> pl.Expr:
+    return value.str.to_datetime(form, time_unit="us", time_zone="UTC", strict=False).dt.replace_time_zone(None)
 
 
 _PARSERS = {pl.Boolean: _boolean, pl.Int64: _integer, pl.Float64: _float, pl.Date: _date, pl.Datetime: _datetime}
