@@ -6,29 +6,53 @@ import argparse
 import sys
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="creditgate", description="CreditGate service and tools")
-    commands = parser.add_subparsers(dest="command", required=True)
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Every option's default in its help, except where there is none to show (None, a flag's False)
+    and where the help already says it."""
 
-    serve = commands.add_parser("serve", help="run the API (uvicorn)")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--workers", type=int, default=1)
-    serve.add_argument("--no-migrate", action="store_true", help="skip 'alembic upgrade head'")
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every command and sub-command (sub-parsers are made of the same class)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+def build_parser() -> Parser:
+    parser = Parser(prog="creditgate", description="CreditGate service and tools. "
+                    "'creditgate COMMAND --help' explains a command and its options.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the API (uvicorn)",
+                                description="Apply the migrations, then serve the API. Configuration: the "
+                                            "CREDITGATE_* environment variables (README).")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (one per core)")
+    serve.add_argument("--no-migrate", action="store_true", help="skip 'alembic upgrade head' at start")
     serve.set_defaults(func=_serve)
 
     worker = commands.add_parser("worker", help="run the consumers and training without the HTTP API")
     worker.set_defaults(func=_worker)
 
-    migrate = commands.add_parser("migrate", help="alembic upgrade head")
-    migrate.add_argument("--revision", default="head")
+    migrate = commands.add_parser("migrate", help="apply the database migrations (alembic upgrade)")
+    migrate.add_argument("--revision", default="head", help="the Alembic revision to upgrade to")
     migrate.set_defaults(func=_migrate)
 
     for register in _extra_commands():
         register(commands)
-
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    return parser
 
 
 def _serve(args: argparse.Namespace) -> int:

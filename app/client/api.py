@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import httpx
 import orjson
 import polars as pl
+
+from app.client.retry import RETRY_STATUSES as RETRY_STATUSES  # the 5xx retried, importable from here as before
+from app.client.retry import RetryNotice, RetryPolicy, describe
 
 KIND_PATHS = {
     "customers": "customers",
@@ -18,26 +21,55 @@ KIND_PATHS = {
 }
 KINDS = tuple(KIND_PATHS)
 BATCH_SIZE = 500
-RETRY_STATUSES = {500, 502, 503, 504}
 
 Progress = Callable[[str, int], None]  # (kind, rows just stored)
 
 
 class ApiError(Exception):
+    """An answer of 400 or more; `body` is the problem (`title`, `detail`, `errors`, `request_id`)."""
+
     def __init__(self, response: httpx.Response) -> None:
         self.status_code = response.status_code
         try:
-            self.body = response.json()
+            body = response.json()
         except ValueError:
-            self.body = {"detail": response.text}
+            body = None
+        self.body: dict = body if isinstance(body, dict) else {"detail": _not_a_problem(response)}
         super().__init__(f"{response.status_code}: {self.body.get('detail', self.body)}")
+
+    @property
+    def errors(self) -> list[dict]:
+        return list(self.body.get("errors") or [])
+
+
+class BatchFailed(ApiError):
+    """A batch the API refused (or kept failing): its kind and number, with the API's answer."""
+
+    def __init__(self, error: ApiError, kind: str, number: int) -> None:
+        Exception.__init__(self, f"{batch_id(kind, number)}: {error}")
+        self.status_code, self.body, self.kind, self.number = error.status_code, error.body, kind, number
+
+
+def batch_id(kind: str, number: int) -> str:
+    """Batch ids are deterministic, so an upload resumed for the same dataset sends only what is missing."""
+    return f"{kind}-{number:07d}"
+
+
+def batch_count(rows: int) -> int:
+    return max(-(-rows // BATCH_SIZE), 1)
 
 
 class CreditGateClient:
+    """`retry_seconds`: how long a request keeps being retried after its first transient failure
+    (connection errors, 429 after its Retry-After, 5xx for idempotent requests); `retries` caps the
+    number of retries too (None: as many as the time allows); `on_retry` hears of each wait."""
+
     def __init__(self, base_url: str, token: str | None = None, *, transport: httpx.AsyncBaseTransport | None = None,
-                 timeout: float = 60.0, retries: int = 8) -> None:
+                 timeout: float = 60.0, retries: int | None = 8, retry_seconds: float = 60.0,
+                 on_retry: Callable[[RetryNotice], None] | None = None) -> None:
         self.http = httpx.AsyncClient(base_url=base_url, transport=transport, timeout=timeout)
         self.retries = retries
+        self.retry = RetryPolicy(total_seconds=retry_seconds, max_retries=retries, on_retry=on_retry)
         if token:
             self.use_token(token)
 
@@ -51,26 +83,51 @@ class CreditGateClient:
         self.http.headers["Authorization"] = f"Bearer {token}"
 
     async def request(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
-                      params: dict | None = None, headers: dict | None = None, retry: bool = False) -> Any:
+                      params: dict | None = None, headers: dict | None = None, retry: bool | None = None) -> Any:
+        """The decoded JSON answer (None if empty); ApiError for 400 or more. `retry`: True for a
+        request that is idempotent whatever its method, False never; by default GET, PUT and DELETE
+        retry every transient failure, other methods only a connection never made or a 429."""
+        response = await self.send(method, path, json=json, content=content, params=params, headers=headers,
+                                   retry=retry)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError:
+            raise ApiError(response) from None
+
+    async def send(self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
+                   params: dict | None = None, headers: dict | None = None, retry: bool | None = None
+                   ) -> httpx.Response:
+        """`request` without decoding: the response of 2xx/3xx after retries, else ApiError."""
         headers = dict(headers or {})
         if json is not None:
             content, headers["content-type"] = orjson.dumps(json), "application/json"
-        attempt = 0
+        loop, policy = asyncio.get_running_loop(), self.retry
+        deadline, attempt = None, 0
         while True:
+            failure: httpx.Response | Exception
             try:
                 response = await self.http.request(method, path, content=content, params=params, headers=headers)
-                if not (retry and response.status_code in RETRY_STATUSES):
-                    break
-            except httpx.TransportError:
-                if not retry or attempt >= self.retries:
-                    raise
+            except httpx.TransportError as exc:
+                failure = exc
+            else:
+                if response.status_code < 400:
+                    return response
+                failure = response
+            if deadline is None:
+                deadline = loop.time() + policy.total_seconds
+            delay, remaining = policy.delay(attempt, failure), deadline - loop.time()
             attempt += 1
-            if attempt > self.retries:
-                break
-            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
-        if response.status_code >= 400:
-            raise ApiError(response)
-        return response.json() if response.content else None
+            if not policy.may_retry(method, retry, failure) or _out_of_budget(policy, attempt, delay, remaining,
+                                                                              failure):
+                if isinstance(failure, httpx.Response):
+                    raise ApiError(failure)
+                raise failure
+            delay = min(delay, remaining)
+            if policy.on_retry:
+                policy.on_retry(RetryNotice(method, path, describe(failure), delay, remaining))
+            await asyncio.sleep(delay)
 
     # companies -------------------------------------------------------------------------------
     async def register(self, name: str, email: str, registration_key: str | None = None) -> dict:
@@ -86,8 +143,20 @@ class CreditGateClient:
     async def create_dataset(self, name: str | None = None, purpose: str = "training") -> dict:
         return await self.request("POST", "/v1/datasets", json={"name": name, "purpose": purpose})
 
+    async def datasets(self, limit: int = 50, cursor: str | None = None) -> dict:
+        """One page of the company's datasets (`items`, `next_cursor`), newest first."""
+        return await self.request("GET", "/v1/datasets", params=_params(limit=limit, cursor=cursor))
+
     async def dataset(self, dataset_id: str) -> dict:
         return await self.request("GET", f"/v1/datasets/{dataset_id}")
+
+    async def delete_dataset(self, dataset_id: str, keep_versions: bool = False) -> None:
+        params = {"keep_versions": "true"} if keep_versions else None
+        await self.request("DELETE", f"/v1/datasets/{dataset_id}", params=params)
+
+    async def batches(self, dataset_id: str) -> list[dict]:
+        """Every batch receipt of the dataset so far (all pages)."""
+        return await self.pages(f"/v1/datasets/{dataset_id}/batches")
 
     async def upload_batch(self, dataset_id: str, kind: str, batch_id: str, items: list[dict],
                            final: bool = False) -> dict:
@@ -95,24 +164,39 @@ class CreditGateClient:
         return await self.request("POST", f"/v1/datasets/{dataset_id}/{KIND_PATHS[kind]}", json=body, retry=True)
 
     async def upload_frames(self, dataset_id: str, frames: dict[str, pl.DataFrame], *, concurrency: int = 4,
-                            progress: Progress | None = None) -> dict[str, int]:
+                            progress: Progress | None = None, skip: Collection[str] = ()) -> dict[str, int]:
         """Send every kind in 500-item batches, several in flight; the last batch of each kind is
-        sent alone after the others succeeded, marked final. Batch ids are deterministic, so a
-        rerun for the same dataset never stores anything twice."""
+        sent alone after the others succeeded, marked final. Batch ids are deterministic
+        (`batch_id`), so a rerun for the same dataset never stores anything twice, and the ids in
+        `skip` (receipts the dataset already has) are not sent again. A batch that fails raises
+        BatchFailed (its kind and number) and stops the others."""
         gate = asyncio.Semaphore(concurrency)
 
-        async def send(kind: str, index: int, items: list[dict], final: bool) -> None:
+        async def send(kind: str, frame: pl.DataFrame, number: int, final: bool) -> None:
             async with gate:
-                await self.upload_batch(dataset_id, kind, f"{kind}-{index:07d}", items, final)
+                items = _items(frame, number)
+                try:
+                    await self.upload_batch(dataset_id, kind, batch_id(kind, number), items, final)
+                except ApiError as exc:
+                    raise BatchFailed(exc, kind, number) from None
             if progress:
                 progress(kind, len(items))
 
         async def send_kind(kind: str, frame: pl.DataFrame) -> None:
-            batches = list(_batches(frame))
-            await asyncio.gather(*(send(kind, i, items, False) for i, items in enumerate(batches[:-1])))
-            await send(kind, len(batches) - 1, batches[-1], True)
+            last = batch_count(frame.height) - 1
+            async with asyncio.TaskGroup() as group:
+                for number in range(last):
+                    if batch_id(kind, number) not in skip:
+                        group.create_task(send(kind, frame, number, False))
+            if batch_id(kind, last) not in skip:
+                await send(kind, frame, last, True)
 
-        await asyncio.gather(*(send_kind(kind, frames[kind]) for kind in KINDS))
+        try:
+            async with asyncio.TaskGroup() as group:
+                for kind in KINDS:
+                    group.create_task(send_kind(kind, frames[kind]))
+        except BaseExceptionGroup as failed:
+            raise _first(failed) from None
         return {kind: frames[kind].height for kind in KINDS}
 
     async def wait_for_dataset(self, dataset_id: str, until: Sequence[str], timeout: float = 300.0,
@@ -150,6 +234,11 @@ class CreditGateClient:
     async def activate(self, version: int) -> dict:
         return await self.request("POST", f"/v1/models/{version}/activate")
 
+    async def model_report(self, version: int) -> bytes:
+        """The model's report page (HTML), as the API sends it."""
+        response = await self.send("GET", f"/v1/models/{version}/report", headers={"Accept": "text/html"})
+        return response.content
+
     async def compare(self, *versions: int) -> dict:
         return await self.request("GET", "/v1/models/compare", params={"versions": ",".join(map(str, versions))})
 
@@ -179,13 +268,46 @@ class CreditGateClient:
         headers = {"Accept-Language": language} if language else None
         return await self.request("POST", "/v1/decisions/batch", json={"orders": requests}, headers=headers)
 
+    async def decisions(self, *, customer_id: str | None = None, decision: str | None = None,
+                        since: str | None = None, until: str | None = None, limit: int = 50,
+                        cursor: str | None = None) -> dict:
+        """One page of stored decisions (`items`, `next_cursor`), newest first, filtered."""
+        params = _params(customer_id=customer_id, decision=decision, since=since, until=until, limit=limit,
+                         cursor=cursor)
+        return await self.request("GET", "/v1/decisions", params=params)
+
     async def audit_events(self, **params: Any) -> dict:
         return await self.request("GET", "/v1/audit-events", params=params)
 
 
-def _batches(frame: pl.DataFrame) -> Iterator[list[dict]]:
-    for start in range(0, max(frame.height, 1), BATCH_SIZE):
-        yield [_clean(row) for row in frame.slice(start, BATCH_SIZE).to_dicts()]
+def _out_of_budget(policy: RetryPolicy, attempt: int, delay: float, remaining: float,
+                   failure: httpx.Response | Exception) -> bool:
+    """No time or retries left (`attempt` failures so far); a Retry-After beyond the budget ends the
+    retries at once (retrying sooner would be refused again)."""
+    if remaining <= 0 or (policy.max_retries is not None and attempt > policy.max_retries):
+        return True
+    return delay > remaining and isinstance(failure, httpx.Response) and "retry-after" in failure.headers
+
+
+def _not_a_problem(response: httpx.Response) -> str:
+    """An answer that is not a problem+json (a proxy's page, another server): what it is, briefly."""
+    kind = response.headers.get("content-type", "no content type").split(";")[0]
+    text = " ".join(response.text.split())
+    return f"{response.request.url} answered {kind}, not the API's JSON: {text[:120]}{'...' if len(text) > 120 else ''}"
+
+
+def _first(group: BaseExceptionGroup) -> BaseException:
+    """The first failure of (nested) task groups, which is what stopped the others."""
+    first = group.exceptions[0]
+    return _first(first) if isinstance(first, BaseExceptionGroup) else first
+
+
+def _params(**values: Any) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if value is not None}
+
+
+def _items(frame: pl.DataFrame, number: int) -> list[dict]:
+    return [_clean(row) for row in frame.slice(number * BATCH_SIZE, BATCH_SIZE).to_dicts()]
 
 
 def _clean(row: dict) -> dict:

@@ -8,11 +8,13 @@ from pathlib import Path
 
 
 def register(commands) -> None:
-    parser = commands.add_parser("demo-data", help="write demo customers, limits, Serasa reports and orders")
-    parser.add_argument("--customers", type=int, default=2_000)
-    parser.add_argument("--orders", type=int, default=100_000)
-    parser.add_argument("--out", type=Path, default=Path("demo-data"))
-    parser.add_argument("--seed", type=int, default=7)
+    parser = commands.add_parser("demo-data", help="write demo customers, limits, Serasa reports and orders",
+                                 description="Write <kind>.csv and <kind>.parquet of each kind (the same rows); "
+                                             "'creditgate upload --format csv|parquet DIR' uploads one of them.")
+    parser.add_argument("--customers", type=int, default=2_000, help="number of customers")
+    parser.add_argument("--orders", type=int, default=100_000, help="number of orders")
+    parser.add_argument("--out", type=Path, default=Path("demo-data"), help="the folder to write")
+    parser.add_argument("--seed", type=int, default=7, help="random seed (the same seed, the same data)")
     parser.set_defaults(func=run)
 
 

@@ -1,0 +1,1 @@
+"""One module per API domain; each adds its sub-commands with `add(commands, connection)`."""
