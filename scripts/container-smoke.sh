@@ -188,7 +188,7 @@ run_client() {
       cd /tmp
       creditgate demo-data --customers 300 --orders 8000 --out demo-data >/dev/null
       eval "$(creditgate register --name "Distribuidora Exemplo Ltda" --email credito@exemplo.com.br | tail -1)"
-      creditgate upload demo-data
+      creditgate upload --format parquet demo-data
       creditgate decide --customer C000042 --amount 48500.00 --terms 28
     ' 2>&1 | tee "$work/client.log"
   grep -qiE '\b(bill|block)\b' "$work/client.log" || fail "no decision in the client's output"
