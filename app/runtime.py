@@ -20,6 +20,7 @@ from app.services import datasets as datasets_service
 from app.services.auth import Authenticator
 from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
+from app.services.bulk_files import FileIngestion
 from app.services.customer_data import CustomerDataCache
 from app.services.decision_log import DecisionLog
 from app.services.decisions import DecisionEngine
@@ -41,6 +42,7 @@ class Runtime:
     auth_cache: AuthCache
     auth: Authenticator
     batch_queue: BatchQueue
+    files: FileIngestion
     compute: Compute
     jobs: Jobs
     training: TrainingService
@@ -63,6 +65,7 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.batch_queue.stop()
+        await self.files.stop()
         await self.jobs.stop()
         self.compute.stop()
         await self.decisions.log.stop()
@@ -83,6 +86,7 @@ def build_runtime(settings: Settings) -> Runtime:
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,
         auth=Authenticator(sessions, settings, auth_cache), batch_queue=_batch_queue(settings, sink),
+        files=FileIngestion(sessions, settings, on_ready=training.on_dataset_ready),
         compute=compute, jobs=jobs, training=training,
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
