@@ -201,7 +201,7 @@ def _instant(text: pl.Expr) -> tuple[pl.Expr, list]:
     sign = pl.when(parts.struct.field("sign") == "-").then(-1).otherwise(1)
     offset = pl.duration(minutes=sign * (offset_hours * 60 + offset_minutes))
     value = wall - offset
-    unparsed = parts.struct.field("date").is_null() | wall.is_null()
+    unparsed = parts.struct.field("date").is_null() | wall.is_null() | (seconds.cast(pl.Int64) > 59)  # no leap s
     bad_offset = (offset_hours > 23) | (offset_minutes > 59)
     out_of_range = (value.dt.year() < 1) | (value.dt.year() > 9999)
     return value, [(unparsed, "Input should be a valid datetime (ISO 8601, e.g. 2026-01-31T09:30:00-03:00)"),
