@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     # are streamed to while validated and stored (empty: the system's temporary folder).
     max_file_bytes: int = Field(default=2_000_000_000, ge=1024)
     upload_dir: str = ""
-    file_chunk_bytes: int = Field(default=32 * 1024 * 1024, ge=1024)  # read, validated and stored at a time
+    file_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # read, validated and stored at a time
     min_orders_per_outcome: int = Field(default=50, ge=1)
     ingest_batches_per_commit: int = Field(default=8, ge=1)
 

@@ -59,18 +59,33 @@ def header_errors(kind: Kind, columns: list[str]) -> list[dict]:
 
 
 def check_chunk(kind: Kind, raw: pl.DataFrame, first_line: int, limit: int = MAX_ERRORS) -> Checked:
-    """Validate one chunk whose first row is line `first_line` of the file."""
+    """Validate one chunk whose first row is line `first_line` of the file. What is costly to parse
+    (instants) is parsed once first; then each column's value and error."""
     rules = column_rules(kind)
     exprs = []
     for rule in rules:
-        dtype = raw.schema.get(rule.name)
-        value, error = _column(rule, dtype)
+        value, error = _column(rule, raw.schema.get(rule.name))
         exprs += [value.alias(rule.name), error.alias(f"error:{rule.name}")]
-    frame = raw.select(*exprs, pl.int_range(first_line, first_line + raw.height, dtype=pl.Int64).alias(LINE))
+    prepared = raw
+    for stage in _intermediates(raw, rules):
+        prepared = prepared.with_columns(stage)
+    frame = prepared.select(*exprs, pl.int_range(first_line, first_line + raw.height, dtype=pl.Int64).alias(LINE))
     error_columns = [f"error:{rule.name}" for rule in rules]
     error_count = int(frame.select(pl.sum_horizontal(pl.col(error_columns).is_not_null())).to_series().sum())
     errors = _first_errors(frame, error_columns, limit) if error_count else []
     return Checked(frame.select(data_columns(kind.value)), error_count, errors)
+
+
+def _intermediates(raw: pl.DataFrame, rules: tuple[ColumnRule, ...]) -> list[list[pl.Expr]]:
+    """Columns parsed once that the errors read, in stages (instants: their regex groups, then
+    their wall time and offset). Polars does not share a sub-expression between expressions of an
+    eager select: each `struct.field` of one `extract_groups` ran the regex again."""
+    instants = [rule.name for rule in rules
+                if rule.type.__name__ == "datetime" and raw.schema.get(rule.name) == pl.String]
+    if not instants:
+        return []
+    return [[pl.col(name).str.extract_groups(_DATETIME).alias(f"{name}#groups") for name in instants],
+            [expr for name in instants for expr in _instant_parts(name)]]
 
 
 def _first_errors(frame: pl.DataFrame, error_columns: list[str], limit: int) -> list[dict]:
@@ -136,7 +151,7 @@ def _text(rule: ColumnRule, text: pl.Expr) -> tuple[pl.Expr, list]:
         value = text.str.to_date("%Y-%m-%d", strict=False)
         bad = ~text.str.contains(_DATE) | value.is_null() | (value.dt.year() < 1)
         return value, [(bad, "Input should be a valid date in the format YYYY-MM-DD")]
-    return _instant(text)
+    return _instant(rule.name)
 
 
 def _string(rule: ColumnRule, text: pl.Expr) -> tuple[pl.Expr, list]:
@@ -190,22 +205,34 @@ def _not_cents(values: pl.Series) -> pl.Series:
     return pl.Series(np.rint(array * 100) / 100 != array)
 
 
-def _instant(text: pl.Expr) -> tuple[pl.Expr, list]:
-    parts = text.str.extract_groups(_DATETIME)
+def _part(name: str, part: str) -> pl.Expr:
+    return pl.col(f"{name}#{part}")
+
+
+def _instant_parts(name: str) -> list[pl.Expr]:
+    """An instant's text, split once: its wall time (naive), its offset in minutes, and whether
+    it matched the grammar at all."""
+    parts = _part(name, "groups")
     seconds = parts.struct.field("s").fill_null("00")
     fraction = parts.struct.field("f").fill_null("").str.slice(0, 6).str.pad_end(6, "0")
     wall = pl.concat_str(parts.struct.field("date"), pl.lit(" "), parts.struct.field("hm"), pl.lit(":"), seconds,
                          pl.lit("."), fraction).str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
-    offset_hours = parts.struct.field("oh").cast(pl.Int64).fill_null(0)
-    offset_minutes = parts.struct.field("om").cast(pl.Int64).fill_null(0)
     sign = pl.when(parts.struct.field("sign") == "-").then(-1).otherwise(1)
-    offset = pl.duration(minutes=sign * (offset_hours * 60 + offset_minutes))
-    value = wall - offset
-    unparsed = parts.struct.field("date").is_null() | wall.is_null() | (seconds.cast(pl.Int64) > 59)  # no leap s
-    bad_offset = (offset_hours > 23) | (offset_minutes > 59)
+    hours = parts.struct.field("oh").cast(pl.Int64).fill_null(0)
+    minutes = parts.struct.field("om").cast(pl.Int64).fill_null(0)
+    return [wall.alias(f"{name}#wall"), (sign * (hours * 60 + minutes)).alias(f"{name}#offset"),
+            ((hours > 23) | (minutes > 59)).alias(f"{name}#bad_offset"),
+            (parts.struct.field("date").is_null() | (seconds.cast(pl.Int64) > 59)).alias(f"{name}#unparsed")]
+
+
+def _instant(name: str) -> tuple[pl.Expr, list]:
+    """Naive UTC from the parts of `_instant_parts` (no leap seconds: pydantic refuses :60)."""
+    value = _part(name, "wall") - pl.duration(minutes=_part(name, "offset"))
+    unparsed = _part(name, "unparsed") | _part(name, "wall").is_null()
     out_of_range = (value.dt.year() < 1) | (value.dt.year() > 9999)
     return value, [(unparsed, "Input should be a valid datetime (ISO 8601, e.g. 2026-01-31T09:30:00-03:00)"),
-                   (bad_offset, "Input should be a valid datetime (the time zone offset is out of range)"),
+                   (_part(name, "bad_offset"), "Input should be a valid datetime (the time zone offset is out "
+                                                "of range)"),
                    (out_of_range, "is out of range once converted to UTC")]
 
 
