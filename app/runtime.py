@@ -4,6 +4,7 @@ caches, compute, job dispatcher, training, evaluations, decision engine - for th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -17,6 +18,7 @@ from app.compute.process_pool import ProcessPoolCompute
 from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.kit.rate_limits import RateLimits
 from app.services import datasets as datasets_service
+from app.services import training_worker
 from app.services.auth import Authenticator
 from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
@@ -28,7 +30,7 @@ from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute, JobQueue, Jobs
 from app.services.scoring import ModelCache
-from app.services.training import TrainingService
+from app.services.training import Trainer, TrainingService
 from app.settings import Settings
 
 logger = logging.getLogger("app")
@@ -79,7 +81,7 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = make_sessionmaker(engine, listeners=[auth_cache])
     compute = ProcessPoolCompute(settings.training_workers)
     jobs = Jobs(sessions, _job_queue(settings))
-    training = TrainingService(sessions, settings, compute, jobs)
+    training = TrainingService(sessions, settings, compute, jobs, trainer=_trainer(settings))
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
     decisions = DecisionEngine(ModelCache(sessions), CustomerDataCache(sessions),
                                DecisionLog(sessions, journal_directory(settings)))
@@ -113,6 +115,15 @@ def _batch_queue(settings: Settings, sink: BatchSink) -> BatchQueue:
     from app.transport.inprocess import InProcessBatchQueue
 
     return InProcessBatchQueue(sink, settings.ingest_batches_per_commit)
+
+
+def _trainer(settings: Settings) -> Trainer:
+    """Where a training runs: on the compute worker alone, or driven from it across a Dask cluster."""
+    if settings.dask_scheduler:
+        from app.services.cluster_training import train_dataset_on_cluster
+
+        return functools.partial(train_dataset_on_cluster, settings.dask_scheduler, settings.dask_partitions)
+    return training_worker.train_dataset
 
 
 def _job_queue(settings: Settings) -> JobQueue:
