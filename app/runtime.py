@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.compute.process_pool import ProcessPoolCompute
+from app.db.change_feed import ChangeFeed
 from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.kit.rate_limits import RateLimits
 from app.services import datasets as datasets_service
@@ -51,12 +52,15 @@ class Runtime:
     evaluations: EvaluationService
     decisions: DecisionEngine
     rate_limits: RateLimits
+    change_feed: ChangeFeed | None = None
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One unit of work: commit on success, roll back on error, then the after-commit work."""
         return transaction(self.sessions)
 
     async def start(self) -> None:
+        if self.change_feed is not None:
+            await self.change_feed.start()
         await self.decisions.log.start()
         await self.batch_queue.start()
         await datasets_service.resume_interrupted(self.sessions, self.settings, self.training.on_dataset_ready)
@@ -71,6 +75,8 @@ class Runtime:
         await self.jobs.stop()
         self.compute.stop()
         await self.decisions.log.stop()
+        if self.change_feed is not None:
+            await self.change_feed.stop()
         await self.engine.dispose()
         logger.info("stopped")
 
@@ -93,6 +99,7 @@ def build_runtime(settings: Settings) -> Runtime:
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
                                 "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
+        change_feed=ChangeFeed(settings.database_url, [auth_cache]) if engine.dialect.name == "postgresql" else None,
     )
 
 

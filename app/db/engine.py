@@ -55,6 +55,7 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     async with sessions() as session:
         try:
             yield session
+            await changes.announce(session)
             await session.commit()
         except BaseException:
             await session.rollback()
