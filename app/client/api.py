@@ -134,11 +134,12 @@ class CreditGateClient:
         rerun for the same dataset never stores anything twice."""
         gate = asyncio.Semaphore(concurrency)
 
-        async def send(kind: str, index: int, items: list[dict], final: bool) -> None:
+        async def send(kind: str, index: int, items: tuple[int, bytes], final: bool) -> None:
+            count, body = items
             async with gate:
-                await self.upload_batch(dataset_id, kind, f"{kind}-{index:07d}", items, final)
+                await self._upload_raw(dataset_id, kind, f"{kind}-{index:07d}", body, final)
             if progress:
-                progress(kind, len(items))
+                progress(kind, count)
 
         async def send_kind(kind: str, frame: pl.DataFrame) -> None:
             batches = list(_batches(frame))
@@ -147,6 +148,13 @@ class CreditGateClient:
 
         await asyncio.gather(*(send_kind(kind, frames[kind]) for kind in KINDS))
         return {kind: frames[kind].height for kind in KINDS}
+
+    async def _upload_raw(self, dataset_id: str, kind: str, batch_id: str, items_json: bytes, final: bool) -> dict:
+        """`upload_batch` with the items already a JSON array (as Polars writes them)."""
+        body = b'{"batch_id":%s,"final":%s,"items":%s}' % (orjson.dumps(batch_id), b"true" if final else b"false",
+                                                         items_json)
+        return await self.request("POST", f"/v1/datasets/{dataset_id}/{KIND_PATHS[kind]}", content=body,
+                                  headers={"content-type": "application/json"}, retry=True)
 
     async def wait_for_dataset(self, dataset_id: str, until: Sequence[str], timeout: float = 300.0,
                                interval: float = 0.25) -> dict:
@@ -222,9 +230,12 @@ async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
             yield chunk
 
 
-def _batches(frame: pl.DataFrame) -> Iterator[list[dict]]:
+def _batches(frame: pl.DataFrame) -> Iterator[tuple[int, bytes]]:
+    """(items, their JSON array) per batch; Polars writes the JSON (a null is an absent value to
+    the API), ~10x faster than rows as dicts through orjson."""
     for start in range(0, max(frame.height, 1), BATCH_SIZE):
-        yield [_clean(row) for row in frame.slice(start, BATCH_SIZE).to_dicts()]
+        part = frame.slice(start, BATCH_SIZE)
+        yield part.height, part.write_json().encode()
 
 
 def _clean(row: dict) -> dict:

@@ -129,12 +129,12 @@ async def claim_receipt(session: AsyncSession, dataset: Dataset, kind: Kind,
     """Add the receipt of a new batch (or file) to the session; None once it is ours, else the
     first receipt of the same batch_id (409 if that one came with other content). The unique
     receipt makes concurrent identical requests wait for each other and store once."""
-    existing = await datasets_db.get_batch(session, dataset.id, kind.value, receipt.batch_id)
+    existing, final = await datasets_db.batch_and_final(session, dataset.id, kind.value, receipt.batch_id)
     if existing is not None:
         return _repeated(existing, receipt.digest)
     if dataset.status != DatasetStatus.receiving:
         raise Conflict(f"Dataset {dataset.id} is {dataset.status}; it no longer accepts batches.")
-    if await datasets_db.kind_is_final(session, dataset.id, kind.value):
+    if final:
         raise Conflict(f"The {kind.value} of dataset {dataset.id} were marked final; start a new dataset.")
     await begin_writing(session)
     try:
