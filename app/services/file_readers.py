@@ -55,9 +55,18 @@ def _parquet(path: Path):
 def _parquet_chunks(path: Path, chunk_bytes: int) -> Iterator[tuple[int, pl.DataFrame]]:
     parquet = _parquet(path)
     row_bytes = max(parquet.metadata.serialized_size // max(parquet.metadata.num_rows, 1), 64)
+    import pyarrow as pa
+
     first = 1
-    for batch in parquet.iter_batches(batch_size=max(chunk_bytes // row_bytes, 1024)):
-        frame = pl.from_arrow(batch)
+    batches = parquet.iter_batches(batch_size=max(chunk_bytes // row_bytes, 1024))
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                return
+            frame = pl.from_arrow(batch)
+        except (pa.ArrowException, pl.exceptions.PolarsError, OSError) as exc:
+            raise UnreadableFile(first, f"the Parquet file could not be read: {exc}") from exc
         yield first, frame
         first += frame.height
 
