@@ -65,10 +65,14 @@ def install_handlers(app: FastAPI) -> None:
 def allowed_methods(request: Request) -> list[str]:
     """Every method of every route of this path (Starlette names only the first route's methods,
     and GET and POST of one path are often two routes)."""
+    matching = [route for route in _flat(request.app.router.routes)
+                if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE]
+    # A literal path (/v1/decisions/batch) is its own resource, although a template of the same
+    # shape (/v1/decisions/{decision_id}) matches it too: the document lists only its methods.
+    literal = [route for route in matching if route.path == request.url.path]
     methods: set[str] = set()
-    for route in _flat(request.app.router.routes):
-        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE:
-            methods |= route.methods or set()
+    for route in literal or matching:
+        methods |= route.methods or set()
     return sorted(methods)
 
 
