@@ -184,3 +184,23 @@ async def test_rows_count_once_per_file(app, client, tenant):
     async with app.state.runtime.sessions() as session:
         count = await session.scalar(select(func.count()).select_from(table).where(table.c.dataset_id == dataset_id))
     assert count == 2
+
+
+async def test_the_client_streams_a_file_from_disk(app, tmp_path):
+    import uuid
+
+    import httpx
+
+    from app.client import CreditGateClient
+
+    path = tmp_path / "customers.parquet"
+    pl.DataFrame([make_customer(f"C{i}") for i in range(20)]).with_columns(
+        pl.col("customer_since").str.to_date()).write_parquet(path)
+    async with CreditGateClient("http://test", transport=httpx.ASGITransport(app=app)) as api:
+        await api.register("Cliente Arquivo Ltda", f"file-{uuid.uuid4().hex[:8]}@example.com")
+        dataset = await api.create_dataset("files")
+        receipt = await api.upload_file(dataset["id"], "customers", path, final=False)
+        again = await api.upload_file(dataset["id"], "customers", path, final=False)
+    assert receipt["items"] == 20 and again["duplicate"] is True and again["batch_id"] == receipt["batch_id"]
+    with pytest.raises(ValueError):
+        await api.upload_file(dataset["id"], "customers", tmp_path / "customers.xlsx")
