@@ -63,7 +63,7 @@ class Settings(BaseSettings):
     upload_dir: str = ""
     file_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # read, validated and stored at a time
     min_orders_per_outcome: int = Field(default=50, ge=1)
-    ingest_batches_per_commit: int = Field(default=8, ge=1)
+    ingest_batches_per_commit: int = Field(default=32, ge=1)
 
     training_workers: int = Field(default=1, ge=1)
     training_threads: int = Field(default=2, ge=1)

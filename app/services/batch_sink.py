@@ -3,6 +3,7 @@ unstorable, then check whether their datasets became complete."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
@@ -91,14 +92,10 @@ class BatchSink:
 async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelope]) -> tuple[set[str], int]:
     """Store several batches in the caller's transaction, each at most once; returns the dataset
     ids they name and how many were stored now."""
-    rows_by_kind: dict[str, list[tuple]] = defaultdict(list)
-    frames_by_kind: dict[str, list[pl.DataFrame]] = defaultdict(list)
     touched: set[str] = set()
-    stored = 0
-    sqlite = session.bind.dialect.name == "sqlite"
-    copy = session.bind.dialect.name == "postgresql"
     envelopes = list(envelopes)
     claimed = await _claim_all(session, envelopes)
+    to_store = []
     for envelope in envelopes:
         # A redelivered batch still names its dataset: a crash may have come between storing the
         # dataset's last batch and its completion check, which then runs now.
@@ -110,20 +107,37 @@ async def store_envelopes(session: AsyncSession, envelopes: Iterable[BatchEnvelo
             logger.info("batch already stored, skipped (a redelivery)",
                         extra={"dataset_id": envelope.dataset_id, "batch_id": envelope.batch_id})
             continue
-        stored += 1
-        owner = (envelope.dataset_id, envelope.company_id)
-        frame = payload_frame(envelope.kind, envelope.payload) if copy else None
-        if frame is not None:
-            frames_by_kind[envelope.kind].append(frame.select(pl.lit(owner[0]).alias("dataset_id"),
-                                                              pl.lit(owner[1]).alias("company_id"), pl.all()))
-            continue
-        rows_by_kind[envelope.kind].extend(payload_rows(envelope.kind, envelope.batch_id, owner,
-                                                        envelope.payload, sqlite))
+        to_store.append(envelope)
+    dialect = session.bind.dialect.name
+    if dialect == "postgresql":  # Polars off the event loop (it releases the GIL), then one COPY per kind
+        frames, rest = await asyncio.to_thread(_frames_by_kind, to_store)
+    else:
+        frames, rest = {}, to_store
+    rows_by_kind: dict[str, list[tuple]] = defaultdict(list)
+    for envelope in rest:
+        rows_by_kind[envelope.kind].extend(payload_rows(envelope.kind, envelope.batch_id,
+                                                        (envelope.dataset_id, envelope.company_id),
+                                                        envelope.payload, dialect == "sqlite"))
     for kind, rows in rows_by_kind.items():
         await bulk_insert(session, TABLES[kind], ["dataset_id", "company_id", *data_columns(kind)], rows)
-    for kind, frames in frames_by_kind.items():
-        await insert_frames(session, TABLES[kind], {}, _one(pl.concat(frames)))
-    return touched, stored
+    for kind, frame in frames.items():
+        await insert_frames(session, TABLES[kind], {}, _one(frame))
+    return touched, len(to_store)
+
+
+def _frames_by_kind(envelopes: list[BatchEnvelope]) -> tuple[dict[str, pl.DataFrame], list[BatchEnvelope]]:
+    """The payloads as one frame per kind (owner columns first), and the envelopes whose payload
+    needs the exact per-value check instead."""
+    frames: dict[str, list[pl.DataFrame]] = defaultdict(list)
+    rest = []
+    for envelope in envelopes:
+        frame = payload_frame(envelope.kind, envelope.payload)
+        if frame is None:
+            rest.append(envelope)
+            continue
+        frames[envelope.kind].append(frame.select(pl.lit(envelope.dataset_id).alias("dataset_id"),
+                                                  pl.lit(envelope.company_id).alias("company_id"), pl.all()))
+    return {kind: pl.concat(parts) for kind, parts in frames.items()}, rest
 
 
 async def _one(frame: pl.DataFrame) -> AsyncIterator[pl.DataFrame]:
