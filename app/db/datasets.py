@@ -118,13 +118,6 @@ async def batch_and_final(session: AsyncSession, dataset_id: str, kind: str,
     return next((r for r in rows if r.batch_id == batch_id), None), any(r.final for r in rows)
 
 
-async def kind_is_final(session: AsyncSession, dataset_id: str, kind: str) -> bool:
-    query = select(DatasetBatch.id).where(
-        DatasetBatch.dataset_id == dataset_id, DatasetBatch.kind == kind, DatasetBatch.final.is_(True)
-    )
-    return (await session.scalar(query.limit(1))) is not None
-
-
 async def progress_by_kind(session: AsyncSession, dataset_id: str) -> dict[str, dict[str, int | bool]]:
     stored = DatasetBatch.stored_at.is_not(None)
     query = (

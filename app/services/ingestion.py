@@ -163,12 +163,12 @@ def _repeated(existing: DatasetBatch, digest: str) -> BatchReceipt:
 
 
 async def record_refusal(sessions: async_sessionmaker[AsyncSession], principal: Principal, dataset: Dataset,
-                         kind: Kind, exc: InvalidInput, **extra: object) -> None:
-    """Audit a refused batch (or file). The request's transaction rolls back with the 422, so the
-    refusal is written in a transaction of its own."""
+                         kind: Kind, exc: InvalidInput) -> None:
+    """Audit a refused batch. The request's transaction rolls back with the 422, so the refusal is
+    written in a transaction of its own."""
     errors = exc.errors or []
     summary = {"kind": kind.value, "errors": len(errors),
-               "items_with_errors": len({e.get("index") for e in errors if e.get("index") is not None})} | extra
+               "items_with_errors": len({e.get("index") for e in errors if e.get("index") is not None})}
     async with transaction(sessions) as session:
         audit.record(session, company_id=principal.company.id, action="batch.refused", subject_type="dataset",
                      subject_id=dataset.id, summary=summary, actor=principal.jti)
