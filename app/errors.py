@@ -10,11 +10,12 @@ class AppError(Exception):
     title = "Bad request"
 
     def __init__(self, detail: str, *, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+                 headers: dict[str, str] | None = None, extra: dict[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.headers = headers
+        self.extra = extra or {}  # more members of the problem document (e.g. errors_total)
 
 
 class InvalidInput(AppError):
@@ -50,6 +51,11 @@ class TooManyRequests(AppError):
 class PayloadTooLarge(AppError):
     status_code = 413
     title = "Payload too large"
+
+
+class UnsupportedMediaType(AppError):
+    status_code = 415
+    title = "Unsupported media type"
 
 
 class ServiceUnavailable(AppError):

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import audit, companies, datasets, decisions, health, model_versions, training
+from app.api import audit, companies, datasets, decisions, files, health, model_versions, training
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi, route_operation_id
@@ -53,10 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
         generate_unique_id_function=route_operation_id,
     )
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes,
+                       max_file_bytes=settings.max_file_bytes)
     install_handlers(app)
     # Routes are matched in order: the decision endpoints, the hot path, come first.
-    for module in (decisions, health, companies, datasets, training, model_versions, audit):
+    for module in (decisions, health, companies, datasets, files, training, model_versions, audit):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, datasets.openapi_schemas())

@@ -4,6 +4,7 @@ caches, compute, job dispatcher, training, evaluations, decision engine - for th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -14,12 +15,15 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.compute.process_pool import ProcessPoolCompute
+from app.db.change_feed import ChangeFeed
 from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.kit.rate_limits import RateLimits
 from app.services import datasets as datasets_service
+from app.services import training_worker
 from app.services.auth import Authenticator
 from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
+from app.services.bulk_files import FileIngestion
 from app.services.customer_data import CustomerDataCache
 from app.services.decision_log import DecisionLog
 from app.services.decisions import DecisionEngine
@@ -27,7 +31,7 @@ from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute, JobQueue, Jobs
 from app.services.scoring import ModelCache
-from app.services.training import TrainingService
+from app.services.training import Trainer, TrainingService
 from app.settings import Settings
 
 logger = logging.getLogger("app")
@@ -41,18 +45,22 @@ class Runtime:
     auth_cache: AuthCache
     auth: Authenticator
     batch_queue: BatchQueue
+    files: FileIngestion
     compute: Compute
     jobs: Jobs
     training: TrainingService
     evaluations: EvaluationService
     decisions: DecisionEngine
     rate_limits: RateLimits
+    change_feed: ChangeFeed | None = None
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One unit of work: commit on success, roll back on error, then the after-commit work."""
         return transaction(self.sessions)
 
     async def start(self) -> None:
+        if self.change_feed is not None:
+            await self.change_feed.start()
         await self.decisions.log.start()
         await self.batch_queue.start()
         await datasets_service.resume_interrupted(self.sessions, self.settings, self.training.on_dataset_ready)
@@ -63,9 +71,12 @@ class Runtime:
 
     async def stop(self) -> None:
         await self.batch_queue.stop()
+        await self.files.stop()
         await self.jobs.stop()
         self.compute.stop()
         await self.decisions.log.stop()
+        if self.change_feed is not None:
+            await self.change_feed.stop()
         await self.engine.dispose()
         logger.info("stopped")
 
@@ -76,17 +87,19 @@ def build_runtime(settings: Settings) -> Runtime:
     sessions = make_sessionmaker(engine, listeners=[auth_cache])
     compute = ProcessPoolCompute(settings.training_workers)
     jobs = Jobs(sessions, _job_queue(settings))
-    training = TrainingService(sessions, settings, compute, jobs)
+    training = TrainingService(sessions, settings, compute, jobs, trainer=_trainer(settings))
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
     decisions = DecisionEngine(ModelCache(sessions), CustomerDataCache(sessions),
                                DecisionLog(sessions, journal_directory(settings)))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,
         auth=Authenticator(sessions, settings, auth_cache), batch_queue=_batch_queue(settings, sink),
+        files=FileIngestion(sessions, settings, on_ready=training.on_dataset_ready),
         compute=compute, jobs=jobs, training=training,
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
                                 "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
+        change_feed=ChangeFeed(settings.database_url, [auth_cache]) if engine.dialect.name == "postgresql" else None,
     )
 
 
@@ -109,6 +122,15 @@ def _batch_queue(settings: Settings, sink: BatchSink) -> BatchQueue:
     from app.transport.inprocess import InProcessBatchQueue
 
     return InProcessBatchQueue(sink, settings.ingest_batches_per_commit)
+
+
+def _trainer(settings: Settings) -> Trainer:
+    """Where a training runs: on the compute worker alone, or driven from it across a Dask cluster."""
+    if settings.dask_scheduler:
+        from app.services.cluster_training import train_dataset_on_cluster
+
+        return functools.partial(train_dataset_on_cluster, settings.dask_scheduler, settings.dask_partitions)
+    return training_worker.train_dataset
 
 
 def _job_queue(settings: Settings) -> JobQueue:

@@ -57,8 +57,13 @@ class Settings(BaseSettings):
     kafka_partitions: int = Field(default=4, ge=1)
 
     max_body_bytes: int = Field(default=2_000_000, ge=1024)
+    # Bulk files (POST /v1/datasets/{id}/{kind}/files): their own body limit, and the folder they
+    # are streamed to while validated and stored (empty: the system's temporary folder).
+    max_file_bytes: int = Field(default=2_000_000_000, ge=1024)
+    upload_dir: str = ""
+    file_chunk_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)  # read, validated and stored at a time
     min_orders_per_outcome: int = Field(default=50, ge=1)
-    ingest_batches_per_commit: int = Field(default=8, ge=1)
+    ingest_batches_per_commit: int = Field(default=32, ge=1)
 
     training_workers: int = Field(default=1, ge=1)
     training_threads: int = Field(default=2, ge=1)
@@ -66,6 +71,10 @@ class Settings(BaseSettings):
     # Trainings (and, separately, evaluations) a company may have queued or running at once.
     max_unfinished_jobs_per_company: int = Field(default=4, ge=1)
     auto_train: bool = True
+    # A Dask scheduler address (tcp://host:8786): training runs there with xgboost.dask, the
+    # features built per customer partition on the workers. Empty: the local process pool.
+    dask_scheduler: str = ""
+    dask_partitions: int = Field(default=0, ge=0)  # customer partitions; 0: two per worker
 
     # Crash tests only (app/kit/failpoints.py): "name=seconds,...", and the file each hit is noted in.
     failpoints: str = ""

@@ -70,6 +70,36 @@ def bare_fit(data, config: TrainConfig) -> tuple[float, int]:
     return time.perf_counter() - started, booster.num_boosted_rounds()
 
 
+PEAK_SCRIPT = """
+import json, resource, sys, time
+from app.services.training_worker import train_dataset
+started = time.perf_counter()
+result = train_dataset(sys.argv[1], sys.argv[2], json.loads(sys.argv[3]))
+print(json.dumps({"seconds": time.perf_counter() - started, "roc_auc": result["metrics"]["roc_auc"],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def peak_memory(orders: int, customers: int) -> dict:
+    """The local training path's peak resident memory (read, features, fit, evaluate in one
+    process, as a compute worker runs it), in a fresh process."""
+    import json
+    import subprocess
+    import sys
+
+    data = generate(customers=customers, orders=orders, seed=13)
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite+aiosqlite:///{Path(tmp) / 'train.db'}"
+        from app.db.migrations import upgrade
+
+        upgrade(url)
+        dataset_id = asyncio.run(store_dataset(url, data))
+        del data
+        run = subprocess.run([sys.executable, "-c", PEAK_SCRIPT, url, dataset_id, json.dumps(asdict(TrainConfig()))],
+                             capture_output=True, text=True, check=True)
+    return {"orders": orders, "customers": customers, **json.loads(run.stdout.strip().splitlines()[-1])}
+
+
 def run(quick: bool = False) -> None:
     sizes = [(500, 20_000)] if quick else [(2_000, 100_000), (10_000, 1_000_000)]
     config = TrainConfig()
@@ -102,4 +132,9 @@ def run(quick: bool = False) -> None:
             r["stages_s"]["fit_s"], r["baseline_xgb_train_s"], f"{r['ratio_vs_baseline']}x",
             round(r["roc_auc"], 4)] for r in results])
     print("goal: end to end within 1.5x of the bare xgb.train")
-    print(f"written {save('training', {'config': asdict(config), 'runs': results})}")
+    memory = [] if quick else [peak_memory(1_000_000, 10_000), peak_memory(5_000_000, 50_000)]
+    if memory:
+        table("local training, peak memory", ["orders", "customers", "seconds", "peak RSS MB", "ROC AUC"],
+              [[m["orders"], m["customers"], round(m["seconds"], 1), round(m["peak_rss_mb"]), round(m["roc_auc"], 4)]
+               for m in memory])
+    print(f"written {save('training', {'config': asdict(config), 'runs': results, 'peak_memory': memory})}")

@@ -20,6 +20,7 @@ from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
 from app.kit.rate_limits import RateLimits
 from app.runtime import Runtime
 from app.schemas.types import NO_CONTROL_CHARACTERS, QueryDateTime
+from app.services.bulk_files import FileIngestion
 from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
@@ -72,6 +73,10 @@ def _batch_queue(runtime: RuntimeDep) -> BatchQueue:
     return runtime.batch_queue
 
 
+def _files(runtime: RuntimeDep) -> FileIngestion:
+    return runtime.files
+
+
 def _compute(runtime: RuntimeDep) -> Compute:
     return runtime.compute
 
@@ -88,6 +93,7 @@ TrainingDep = Annotated[TrainingService, Depends(_training)]
 EvaluationsDep = Annotated[EvaluationService, Depends(_evaluations)]
 BatchQueueDep = Annotated[BatchQueue, Depends(_batch_queue)]
 ComputeDep = Annotated[Compute, Depends(_compute)]
+FilesDep = Annotated[FileIngestion, Depends(_files)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 

@@ -4,6 +4,7 @@ body size limit."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 import weakref
@@ -23,6 +24,8 @@ DECISION_LATENCY = {("POST", "/v1/decisions", 201): metrics.DECISION_LATENCY.lab
                     ("POST", "/v1/decisions/batch", 201): metrics.DECISION_LATENCY.labels("batch")}
 
 
+# Bulk files (app/api/files.py) have their own, larger limit.
+FILE_ROUTE = re.compile(r"^/v1/datasets/[^/]+/[^/]+/files$")
 CLIENT_CLOSED = 499  # nginx's code for "the client closed the connection before the answer"
 
 
@@ -39,9 +42,10 @@ class _Exchange:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_file_bytes: int | None = None) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.max_file_bytes = max_file_bytes or max_body_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,6 +54,7 @@ class RequestContextMiddleware:
         request_id = _incoming_request_id(scope) or uuid.uuid4().hex
         token = request_id_var.set(request_id)
         company_token = company_id_var.set(None)  # set by the authentication dependency, for the log line
+        limit = self.max_file_bytes if FILE_ROUTE.match(scope["path"]) else self.max_body_bytes
         started = time.perf_counter()
         exchange = _Exchange()
 
@@ -57,8 +62,7 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 if exchange.too_large:  # the app saw a body error; the truth is a body over the limit
                     exchange.started_response = True
-                    await _send_problem(send_with_headers, 413, "Payload too large", _too_large(self.max_body_bytes),
-                                        request_id)
+                    await _send_problem(send_with_headers, 413, "Payload too large", _too_large(limit), request_id)
                     return
                 exchange.status, exchange.started_response = message["status"], True
             elif exchange.too_large:
@@ -77,12 +81,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            if _declared_length(scope) > self.max_body_bytes:
+            if _declared_length(scope) > limit:
                 exchange.started_response = True
-                await _send_problem(send_with_headers, 413, "Payload too large", _too_large(self.max_body_bytes),
-                                    request_id)
+                await _send_problem(send_with_headers, 413, "Payload too large", _too_large(limit), request_id)
                 return
-            await self.app(scope, _watched(receive, self.max_body_bytes, exchange), send_with_id)
+            await self.app(scope, _watched(receive, limit, exchange), send_with_id)
         except Exception:
             if exchange.disconnected:
                 exchange.status = CLIENT_CLOSED
@@ -191,7 +194,8 @@ def _watched(receive: Receive, limit: int, exchange: _Exchange) -> Receive:
 
 
 def _too_large(limit: int) -> str:
-    return f"The request body exceeds the limit of {limit} bytes; send at most 500 items per batch."
+    return (f"The request body exceeds the limit of {limit} bytes; send at most 500 items per batch, or a larger "
+            "history as a file (POST /v1/datasets/{id}/{kind}/files).")
 
 
 async def _send_problem(send: Send, status: int, title: str, detail: str, request_id: str) -> None:

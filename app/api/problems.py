@@ -38,7 +38,8 @@ def validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem(exc.status_code, exc.title, exc.detail, request, headers=exc.headers, errors=exc.errors)
+        return problem(exc.status_code, exc.title, exc.detail, request, headers=exc.headers, errors=exc.errors,
+                       **exc.extra)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

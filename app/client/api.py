@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,6 +22,8 @@ KIND_PATHS = {
 }
 KINDS = tuple(KIND_PATHS)
 BATCH_SIZE = 500
+FILE_TYPES = {".csv": "text/csv", ".parquet": "application/vnd.apache.parquet"}
+FILE_CHUNK = 1024 * 1024
 
 Progress = Callable[[str, int], None]  # (kind, rows just stored)
 
@@ -163,6 +166,41 @@ class CreditGateClient:
         body = {"batch_id": batch_id, "items": items, "final": final}
         return await self.request("POST", f"/v1/datasets/{dataset_id}/{KIND_PATHS[kind]}", json=body, retry=True)
 
+    async def upload_file(self, dataset_id: str, kind: str, path: str | Path, final: bool = True, *,
+                          timeout: float | None = None) -> dict:
+        """Send one kind as a CSV or Parquet file (by its suffix), streamed from disk. The receipt's
+        batch_id is the file's digest, so a retry after a lost answer stores nothing twice; it is
+        retried like a batch on transport errors and 5xx."""
+        path = Path(path)
+        media = FILE_TYPES.get(path.suffix.lower())
+        if media is None:
+            raise ValueError(f"{path.name}: send a .csv or .parquet file")
+        headers = {"content-type": media, "content-length": str(path.stat().st_size)}
+        url = f"/v1/datasets/{dataset_id}/{KIND_PATHS[kind]}/files"
+        loop, policy = asyncio.get_running_loop(), self.retry
+        deadline, attempt = loop.time() + policy.total_seconds, 0
+        while True:  # the body is a stream: each attempt reads the file again
+            failure: httpx.Response | Exception
+            try:
+                response = await self.http.post(url, content=_file_chunks(path), headers=headers,
+                                                params={"final": "true" if final else "false"},
+                                                timeout=httpx.Timeout(timeout, connect=10.0))
+            except httpx.TransportError as exc:
+                failure = exc
+            else:
+                if response.status_code < 400:
+                    break
+                failure = response
+            delay, remaining = policy.delay(attempt, failure), deadline - loop.time()
+            attempt += 1
+            if not policy.may_retry("POST", True, failure) or _out_of_budget(policy, attempt, delay, remaining,
+                                                                              failure):
+                if isinstance(failure, httpx.Response):
+                    raise ApiError(failure)
+                raise failure
+            await asyncio.sleep(min(delay, remaining))
+        return response.json()
+
     async def upload_frames(self, dataset_id: str, frames: dict[str, pl.DataFrame], *, concurrency: int = 4,
                             progress: Progress | None = None, skip: Collection[str] = ()) -> dict[str, int]:
         """Send every kind in 500-item batches, several in flight; the last batch of each kind is
@@ -174,13 +212,13 @@ class CreditGateClient:
 
         async def send(kind: str, frame: pl.DataFrame, number: int, final: bool) -> None:
             async with gate:
-                items = _items(frame, number)
+                count, body = _items_json(frame, number)
                 try:
-                    await self.upload_batch(dataset_id, kind, batch_id(kind, number), items, final)
+                    await self._upload_raw(dataset_id, kind, batch_id(kind, number), body, final)
                 except ApiError as exc:
                     raise BatchFailed(exc, kind, number) from None
             if progress:
-                progress(kind, len(items))
+                progress(kind, count)
 
         async def send_kind(kind: str, frame: pl.DataFrame) -> None:
             last = batch_count(frame.height) - 1
@@ -198,6 +236,13 @@ class CreditGateClient:
         except BaseExceptionGroup as failed:
             raise _first(failed) from None
         return {kind: frames[kind].height for kind in KINDS}
+
+    async def _upload_raw(self, dataset_id: str, kind: str, batch_id: str, items_json: bytes, final: bool) -> dict:
+        """`upload_batch` with the items already a JSON array (as Polars writes them)."""
+        body = b'{"batch_id":%s,"final":%s,"items":%s}' % (orjson.dumps(batch_id), b"true" if final else b"false",
+                                                         items_json)
+        return await self.request("POST", f"/v1/datasets/{dataset_id}/{KIND_PATHS[kind]}", content=body,
+                                  headers={"content-type": "application/json"}, retry=True)
 
     async def wait_for_dataset(self, dataset_id: str, until: Sequence[str], timeout: float = 300.0,
                                interval: float = 0.25) -> dict:
@@ -308,6 +353,19 @@ def _params(**values: Any) -> dict[str, Any]:
 
 def _items(frame: pl.DataFrame, number: int) -> list[dict]:
     return [_clean(row) for row in frame.slice(number * BATCH_SIZE, BATCH_SIZE).to_dicts()]
+
+
+def _items_json(frame: pl.DataFrame, number: int) -> tuple[int, bytes]:
+    """A batch's item count and its JSON array, written by Polars (a null is an absent value to
+    the API), ~10x faster than rows as dicts through orjson."""
+    part = frame.slice(number * BATCH_SIZE, BATCH_SIZE)
+    return part.height, part.write_json().encode()
+
+
+async def _file_chunks(path: Path) -> AsyncIterator[bytes]:
+    with path.open("rb") as handle:  # noqa: ASYNC230 (1 MiB reads from the page cache)
+        while chunk := await asyncio.to_thread(handle.read, FILE_CHUNK):
+            yield chunk
 
 
 def _clean(row: dict) -> dict:

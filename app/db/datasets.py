@@ -5,7 +5,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Select, String, Text, UniqueConstraint, case, delete, func, select, update
+from sqlalchemy import (
+    ForeignKey,
+    Index,
+    Select,
+    String,
+    Text,
+    UniqueConstraint,
+    case,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,11 +107,15 @@ async def get_batch(session: AsyncSession, dataset_id: str, kind: str, batch_id:
     return await session.scalar(query)
 
 
-async def kind_is_final(session: AsyncSession, dataset_id: str, kind: str) -> bool:
-    query = select(DatasetBatch.id).where(
-        DatasetBatch.dataset_id == dataset_id, DatasetBatch.kind == kind, DatasetBatch.final.is_(True)
-    )
-    return (await session.scalar(query.limit(1))) is not None
+async def batch_and_final(session: AsyncSession, dataset_id: str, kind: str,
+                          batch_id: str) -> tuple[DatasetBatch | None, bool]:
+    """The receipt of `batch_id`, if any, and whether the kind has a final batch: one round trip."""
+    query = select(DatasetBatch).where(
+        DatasetBatch.dataset_id == dataset_id, DatasetBatch.kind == kind,
+        or_(DatasetBatch.batch_id == batch_id, DatasetBatch.final.is_(True)),
+    ).limit(2)
+    rows = list(await session.scalars(query))
+    return next((r for r in rows if r.batch_id == batch_id), None), any(r.final for r in rows)
 
 
 async def progress_by_kind(session: AsyncSession, dataset_id: str) -> dict[str, dict[str, int | bool]]:

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 
 import orjson
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from app.db import changes
@@ -55,11 +55,21 @@ async def transaction(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterat
     async with sessions() as session:
         try:
             yield session
+            await changes.announce(session)
             await session.commit()
         except BaseException:
             await session.rollback()
             raise
         await run_after_commit(session)
+
+
+async def begin_writing(session: AsyncSession) -> None:
+    """Make sure the session's transaction has begun in the database before a SAVEPOINT. The
+    sqlite3 driver begins its transaction only at the first INSERT/UPDATE/DELETE; a SAVEPOINT before
+    that starts a transaction of its own, and releasing it commits - the outer rollback would then
+    leave the savepoint's rows behind. Elsewhere the transaction began with the first statement."""
+    if session.bind.dialect.name == "sqlite":
+        await session.execute(text("DELETE FROM dataset_batches WHERE 1 = 0"))
 
 
 def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:

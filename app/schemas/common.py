@@ -32,6 +32,8 @@ class ProblemError(BaseModel):
     field: str | None = Field(default=None, description="dotted path of the field, e.g. order.amount")
     message: str
     index: int | None = Field(default=None, description="the item's position in a batch (0-based)")
+    line: int | None = Field(default=None, description="the line of a file (CSV: the header is line 1; "
+                                                       "Parquet: the row, from 1)")
     type: str | None = Field(default=None, description="machine-readable kind of error, e.g. json_invalid")
     loc: list[str | int] | None = Field(default=None, description="the field's path as a list")
 
@@ -46,6 +48,8 @@ class Problem(BaseModel):
     instance: str | None = Field(default=None, description="the request path")
     request_id: str | None = Field(default=None, description="quote it when reporting a problem")
     errors: list[ProblemError] | None = Field(default=None, description="each invalid field (422)")
+    errors_total: int | None = Field(default=None, description="a refused file: how many errors it has in all "
+                                                               "(`errors` lists the first 100)")
 
 
 def problem_responses(*codes: int) -> dict[int | str, dict]:

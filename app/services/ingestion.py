@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import datasets as datasets_db
 from app.db.base import utcnow
 from app.db.datasets import Dataset, DatasetBatch
-from app.db.engine import transaction
+from app.db.engine import begin_writing, transaction
 from app.domain.principal import Principal
 from app.domain.states import DatasetStatus, Kind
 from app.errors import Conflict, InvalidInput, error_entries
@@ -111,29 +111,41 @@ async def accept_batch(session: AsyncSession, queue: BatchQueue, principal: Prin
     request sent twice at once) answers the first receipt; with other items, a 409."""
     payload = items_adapter(kind).dump_json(batch.items)
     digest = batch_digest(payload, batch.final)
-    existing = await datasets_db.get_batch(session, dataset.id, kind.value, batch.batch_id)
-    if existing is not None:
-        return _repeated(existing, digest)
-    if dataset.status != DatasetStatus.receiving:
-        raise Conflict(f"Dataset {dataset.id} is {dataset.status}; it no longer accepts batches.")
-    if await datasets_db.kind_is_final(session, dataset.id, kind.value):
-        raise Conflict(f"The {kind.value} of dataset {dataset.id} were marked final; start a new dataset.")
     receipt = DatasetBatch(company_id=principal.company.id, dataset_id=dataset.id, kind=kind.value,
                            batch_id=batch.batch_id, items=len(batch.items), final=batch.final,
                            digest=digest, accepted_at=utcnow())
+    existing = await claim_receipt(session, dataset, kind, receipt)
+    if existing is not None:
+        return existing
+    envelope = BatchEnvelope(principal.company.id, dataset.id, kind.value, batch.batch_id, len(batch.items),
+                             batch.final, payload)
+    await queue.submit(session, receipt, envelope)
+    audit_accepted(session, principal, dataset, kind, receipt)
+    return receipt_of(receipt)
+
+
+async def claim_receipt(session: AsyncSession, dataset: Dataset, kind: Kind,
+                        receipt: DatasetBatch) -> BatchReceipt | None:
+    """Add the receipt of a new batch (or file) to the session; None once it is ours, else the
+    first receipt of the same batch_id (409 if that one came with other content). The unique
+    receipt makes concurrent identical requests wait for each other and store once."""
+    existing, final = await datasets_db.batch_and_final(session, dataset.id, kind.value, receipt.batch_id)
+    if existing is not None:
+        return _repeated(existing, receipt.digest)
+    if dataset.status != DatasetStatus.receiving:
+        raise Conflict(f"Dataset {dataset.id} is {dataset.status}; it no longer accepts batches.")
+    if final:
+        raise Conflict(f"The {kind.value} of dataset {dataset.id} were marked final; start a new dataset.")
+    await begin_writing(session)
     try:
         async with session.begin_nested():
             session.add(receipt)
     except IntegrityError:  # the same batch_id committed meanwhile by a concurrent request
-        existing = await datasets_db.get_batch(session, dataset.id, kind.value, batch.batch_id)
+        existing = await datasets_db.get_batch(session, dataset.id, kind.value, receipt.batch_id)
         if existing is None:
             raise
-        return _repeated(existing, digest)
-    envelope = BatchEnvelope(principal.company.id, dataset.id, kind.value, batch.batch_id, len(batch.items),
-                             batch.final, payload)
-    await queue.submit(session, receipt, envelope)
-    _audit_accepted(session, principal, dataset, kind, receipt)
-    return receipt_of(receipt)
+        return _repeated(existing, receipt.digest)
+    return None
 
 
 def batch_digest(payload: bytes, final: bool) -> str:
@@ -162,9 +174,10 @@ async def record_refusal(sessions: async_sessionmaker[AsyncSession], principal: 
                      subject_id=dataset.id, summary=summary, actor=principal.jti)
 
 
-def _audit_accepted(session: AsyncSession, principal: Principal, dataset: Dataset, kind: Kind,
-                    receipt: DatasetBatch) -> None:
-    summary = {"kind": kind.value, "batch_id": receipt.batch_id, "items": receipt.items, "final": receipt.final}
+def audit_accepted(session: AsyncSession, principal: Principal, dataset: Dataset, kind: Kind,
+                    receipt: DatasetBatch, **extra: object) -> None:
+    summary = {"kind": kind.value, "batch_id": receipt.batch_id, "items": receipt.items,
+               "final": receipt.final} | extra
     audit.record(session, company_id=dataset.company_id, action="batch.accepted", subject_type="dataset",
                  subject_id=dataset.id, summary=summary, actor=principal.jti)
     if receipt.final:

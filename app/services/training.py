@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -32,6 +32,10 @@ from app.settings import Settings
 __all__ = ["TrainingJob"]
 logger = logging.getLogger("app.training")
 MAX_ATTEMPTS = 2  # a job whose worker died is run once more; a second death fails it
+# A training strategy: (database URL, dataset id, TrainConfig as a dict) -> the version's fields,
+# run on a Compute worker (so picklable): `training_worker.train_dataset` on that worker alone, or
+# `cluster_training.train_dataset_on_cluster` bound to a Dask scheduler (chosen in app/runtime.py).
+Trainer = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 
 def train_config(settings: Settings) -> TrainConfig:
@@ -40,11 +44,12 @@ def train_config(settings: Settings) -> TrainConfig:
 
 class TrainingService:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings, compute: Compute,
-                 jobs: Jobs) -> None:
+                 jobs: Jobs, trainer: Trainer = training_worker.train_dataset) -> None:
         self.sessions = sessions
         self.settings = settings
         self.compute = compute
         self.jobs = jobs
+        self.trainer = trainer
         jobs.register(JobKind.training, self.run, _unfinished)
 
     async def on_dataset_ready(self, session: AsyncSession, dataset: Dataset) -> None:
@@ -90,8 +95,8 @@ class TrainingService:
         if job is None:
             return
         try:
-            result = await self.compute.run(training_worker.train_dataset, self.settings.database_url,
-                                            job.dataset_id, asdict(train_config(self.settings)))
+            result = await self.compute.run(self.trainer, self.settings.database_url, job.dataset_id,
+                                            asdict(train_config(self.settings)))
         except asyncio.CancelledError:
             raise  # shutting down: the job stays 'running' and resumes at the next start
         except WorkerLost as exc:

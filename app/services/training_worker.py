@@ -49,11 +49,16 @@ def _read(database_url: str, dataset_id: str) -> dict[str, Rows]:
     return asyncio.run(_load(database_url, dataset_id))
 
 
+def dataset_history(database_url: str, dataset_id: str) -> History:
+    """Everything uploaded in the dataset, conformed."""
+    return History(frames_from_rows(_read(database_url, dataset_id)))
+
+
 def dataset_features(database_url: str, dataset_id: str) -> tuple[pl.DataFrame, dict[str, float]]:
     started = time.perf_counter()
-    frames = frames_from_rows(_read(database_url, dataset_id))
+    history = dataset_history(database_url, dataset_id)
     loaded = time.perf_counter()
-    features = build_features(frames["orders"], History(frames))
+    features = build_features(history["orders"], history)
     timings = {"load_s": loaded - started, "features_s": time.perf_counter() - loaded}
     return features, timings
 

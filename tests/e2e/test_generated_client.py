@@ -24,7 +24,11 @@ from app.main import create_app
 from tests.conftest import make_settings
 
 PACKAGE = "creditgate_generated"
-CONFIG = {"project_name_override": PACKAGE, "package_name_override": PACKAGE, "post_hooks": []}
+# File uploads are raw bodies: the generator is told to treat their media types as binary, as a
+# user generating an SDK would (openapi-python-client's own option for unknown content types).
+CONFIG = {"project_name_override": PACKAGE, "package_name_override": PACKAGE, "post_hooks": [],
+          "content_type_overrides": {"text/csv": "application/octet-stream",
+                                     "application/vnd.apache.parquet": "application/octet-stream"}}
 KIND_OPERATIONS = {"customers": "upload_customers", "credit_limits": "upload_credit_limits",
                    "serasa_reports": "upload_serasa_reports", "orders": "upload_orders"}
 BATCH = 500
