@@ -271,26 +271,26 @@ _HISTORY: dict[str, dict[str, Template]] = {
     },
     "exposure_30d": {
         "en": (
-            "No orders in the 30 days before this one",
+            "No billed orders in the 30 days before this one",
             "",
-            "Orders in the 30 days before this one total {exposure_30d}",
+            "Billed orders in the 30 days before this one total {exposure_30d}",
         ),
         "pt-BR": (
-            "Nenhum pedido nos 30 dias anteriores",
+            "Nenhum pedido faturado nos 30 dias anteriores",
             "",
-            "Pedidos dos 30 dias anteriores somam {exposure_30d}",
+            "Pedidos faturados dos 30 dias anteriores somam {exposure_30d}",
         ),
     },
     "exposure_90d": {
         "en": (
-            "No orders in the 90 days before this one",
+            "No billed orders in the 90 days before this one",
             "",
-            "Orders in the 90 days before this one total {exposure_90d}",
+            "Billed orders in the 90 days before this one total {exposure_90d}",
         ),
         "pt-BR": (
-            "Nenhum pedido nos 90 dias anteriores",
+            "Nenhum pedido faturado nos 90 dias anteriores",
             "",
-            "Pedidos dos 90 dias anteriores somam {exposure_90d}",
+            "Pedidos faturados dos 90 dias anteriores somam {exposure_90d}",
         ),
     },
     "days_since_previous_order": {
