@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from app.api.deps import CurrentPrincipal, PageParams, SessionDep, TrainingDep
 from app.api.resources import OwnedDataset, OwnedTrainingJob
 from app.schemas.common import Page, problem_responses
-from app.schemas.models import TrainingJobRead
+from app.schemas.models import TrainingJobRead, TrainingRequest
 from app.services import training as service
 
 router = APIRouter(tags=["training"])
@@ -16,8 +16,9 @@ router = APIRouter(tags=["training"])
 @router.post("/v1/datasets/{dataset_id}/train", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingJobRead,
              tags=["datasets"], responses=problem_responses(401, 404, 409, 422))
 async def train_dataset(dataset: OwnedDataset, principal: CurrentPrincipal, session: SessionDep,
-                        training: TrainingDep) -> TrainingJobRead:
-    return TrainingJobRead.model_validate(await training.request(session, principal, dataset))
+                        training: TrainingDep, body: TrainingRequest | None = None) -> TrainingJobRead:
+    options = (body or TrainingRequest()).model_dump()
+    return TrainingJobRead.model_validate(await training.request(session, principal, dataset, options))
 
 
 @router.get("/v1/training-jobs", response_model=Page[TrainingJobRead], responses=problem_responses(401, 422))

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, StrictBool
 
 from app.domain.states import JobStatus
 from app.schemas.common import ReadModel, RequestModel
@@ -39,6 +39,18 @@ class ModelRead(ModelSummary):
     params: dict[str, Any]
     details: dict[str, Any]
     booster_format: str
+    calibration: dict[str, Any] | None = Field(
+        default=None, description='how the booster\'s probability is calibrated: {"method": "platt", "a", "b"} or '
+        '{"method": "isotonic", "x", "y"}; null for versions trained before calibration (uncalibrated)')
+
+
+class TrainingRequest(RequestModel):
+    """Options of one training; no body means every default."""
+
+    monotone_constraints: StrictBool = Field(
+        default=True,
+        description="train monotone where credit people agree on a direction (README, 'Reasons'); false when "
+        "the company's data says otherwise. Recorded in the version's params.")
 
 
 class EvaluationCreate(RequestModel):
