@@ -140,14 +140,16 @@ def train(features: pl.DataFrame, config: TrainConfig | None = None) -> Training
     raw = bytes(booster.save_raw("ubj"))
     model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, 0.5, config.nthread)
     validation_x = feature_matrix(split.validation)
-    validation_labels = _labels(split.validation)
-    calibration = calibrations.fit(config.calibration, model.predict_proba(validation_x), validation_labels)
-    validation = _sample(model, calibration, split.validation, validation_x)
-    threshold = best_f1_threshold(validation_labels, validation.probability)
+    validation_raw = model.predict_proba(validation_x)
+    calibration = calibrations.fit(config.calibration, validation_raw, _labels(split.validation))
+    validation = _sample(model, calibration, split.validation, validation_x, validation_raw)
+    threshold = best_f1_threshold(validation.label, validation.probability)
     holdout_x = feature_matrix(split.holdout)
-    holdout = _sample(model, calibration, split.holdout, holdout_x)
-    metrics = _metrics(_labels(split.holdout), model.predict_proba(holdout_x), calibration, threshold)
-    train_score = calibration(model.predict_proba(feature_matrix(split.train)))
+    holdout_raw = model.predict_proba(holdout_x)
+    holdout = _sample(model, calibration, split.holdout, holdout_x, holdout_raw)
+    metrics = _metrics(holdout.label, holdout_raw, calibration, threshold, holdout.probability)
+    # percentiles for monitoring: NumPy's calibration (equal to the decisions' up to the last bit)
+    train_score = calibration.vectorised(model.predict_proba(feature_matrix(split.train)))
     return TrainingResult(
         booster_ubjson=raw,
         feature_names=list(FEATURE_NAMES),
@@ -179,8 +181,9 @@ def evaluate(
     return _metrics(_labels(labelled), raw, calibration, model.threshold)
 
 
-def _metrics(labels: np.ndarray, raw: np.ndarray, calibration: Calibration, threshold: float) -> dict[str, Any]:
-    calibrated = calibration(raw)
+def _metrics(labels: np.ndarray, raw: np.ndarray, calibration: Calibration, threshold: float,
+             calibrated: np.ndarray | None = None) -> dict[str, Any]:
+    calibrated = calibration(raw) if calibrated is None else calibrated
     metrics = classification_metrics(labels, calibrated, threshold)
     metrics["calibration"] = {"method": calibration.method, **calibrations.reliability(calibrated, labels)}
     metrics["uncalibrated"] = {"log_loss": log_loss(labels, raw), "brier": brier(labels, raw),
@@ -188,10 +191,11 @@ def _metrics(labels: np.ndarray, raw: np.ndarray, calibration: Calibration, thre
     return metrics
 
 
-def _sample(model: ScoringModel, calibration: Calibration, rows: pl.DataFrame, X: np.ndarray) -> ScoreSample:
+def _sample(model: ScoringModel, calibration: Calibration, rows: pl.DataFrame, X: np.ndarray,
+            raw: np.ndarray) -> ScoreSample:
     return ScoreSample(
         margin=model.margin(X).astype(np.float32),
-        probability=calibration(model.predict_proba(X)),
+        probability=calibration(raw),
         label=rows["label"].to_numpy(),
         amount=rows["amount"].to_numpy(),
     )

@@ -86,6 +86,11 @@ def test_one_value_and_arrays_agree_bit_for_bit(known) -> None:
         assert cal(known["raw"][:7].reshape(7, 1)).shape == (7, 1)
 
 
+def test_the_vectorised_map_agrees(known) -> None:
+    for cal in (fit("platt", known["raw"], known["label"]), fit("isotonic", known["raw"], known["label"]), IDENTITY):
+        np.testing.assert_allclose(cal.vectorised(known["raw"]), cal(known["raw"]), rtol=1e-13, atol=1e-15)
+
+
 def test_json_round_trip_and_identity() -> None:
     for cal in (Platt(1.1, -0.2), Isotonic((0.1, 0.4, 0.9), (0.0, 0.3, 0.95))):
         again = from_json(cal.to_json())
