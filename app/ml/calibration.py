@@ -47,10 +47,11 @@ class Calibration:
 
     def __call__(self, raw: ArrayLike) -> np.ndarray:
         """Calibrated probabilities (float64) of raw ones, one scalar function per value."""
-        shape = np.shape(raw)
-        values = np.ravel(raw).tolist()
         one = self.one
-        return np.array([one(p) for p in values], dtype=np.float64).reshape(shape)
+        if isinstance(raw, np.ndarray) and raw.ndim == 1:  # the decision path: no reshaping
+            return np.array([one(p) for p in raw.tolist()], dtype=np.float64)
+        shape = np.shape(raw)
+        return np.array([one(p) for p in np.ravel(raw).tolist()], dtype=np.float64).reshape(shape)
 
     def vectorised(self, raw: ArrayLike) -> np.ndarray:
         """The same map in NumPy, for statistics over many rows (training's score percentiles):

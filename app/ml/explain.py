@@ -96,8 +96,8 @@ def reasons(
     """Up to `top_n` features that pushed most towards `decision` ("bill" or "block")."""
     contrib = _check(contributions, feature_names, decision, lang)
     pushes = contrib if decision == "block" else -contrib
-    total = float(pushes[pushes > 0].sum())
     values = pushes.tolist()
+    total = sum([v for v in values if v > 0])
     out: list[Reason] = []
     seen: set[str] = set()
     for i in np.argsort(-pushes, kind="stable").tolist():
