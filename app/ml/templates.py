@@ -195,6 +195,21 @@ _SERASA: dict[str, Entry] = {
                              "Último relatório Serasa foi consultado {serasa_when}"),
 }
 
+# the block rate reads as counts (COUNTED_BY), so both read the same
+_BLOCKED = _two(
+    (("No earlier orders blocked (0 of {past_orders_count})", "1 of {past_orders_count} earlier orders was blocked",
+      "{past_blocked_count} of {past_orders_count} earlier orders were blocked"),
+     ("Nenhum pedido anterior bloqueado (0 de {past_orders_count})",
+      "1 de {past_orders_count} pedidos anteriores foi bloqueado",
+      "{past_blocked_count} de {past_orders_count} pedidos anteriores foram bloqueados")),
+    (("No earlier orders blocked (0 of {past_orders_count})",
+      "Only 1 of {past_orders_count} earlier orders was blocked",
+      "Only {past_blocked_count} of {past_orders_count} earlier orders were blocked"),
+     ("Nenhum pedido anterior bloqueado (0 de {past_orders_count})",
+      "Apenas 1 de {past_orders_count} pedidos anteriores foi bloqueado",
+      "Apenas {past_blocked_count} de {past_orders_count} pedidos anteriores foram bloqueados")),
+)
+
 _HISTORY: dict[str, Entry] = {
     "past_orders_count": _same(
         ("No earlier orders from this customer", "1 earlier order from this customer",
@@ -202,26 +217,8 @@ _HISTORY: dict[str, Entry] = {
         ("Nenhum pedido anterior deste cliente", "1 pedido anterior deste cliente",
          "{past_orders_count} pedidos anteriores deste cliente"),
     ),
-    "past_blocked_count": _same(
-        ("No earlier orders blocked (0 of {past_orders_count})", "1 of {past_orders_count} earlier orders was blocked",
-         "{past_blocked_count} of {past_orders_count} earlier orders were blocked"),
-        ("Nenhum pedido anterior bloqueado (0 de {past_orders_count})",
-         "1 de {past_orders_count} pedidos anteriores foi bloqueado",
-         "{past_blocked_count} de {past_orders_count} pedidos anteriores foram bloqueados"),
-    ),
-    "past_block_rate": _two(
-        (("No earlier orders blocked (0 of {past_orders_count})", "1 of {past_orders_count} earlier orders was blocked",
-          "{past_blocked_count} of {past_orders_count} earlier orders were blocked"),
-         ("Nenhum pedido anterior bloqueado (0 de {past_orders_count})",
-          "1 de {past_orders_count} pedidos anteriores foi bloqueado",
-          "{past_blocked_count} de {past_orders_count} pedidos anteriores foram bloqueados")),
-        (("No earlier orders blocked (0 of {past_orders_count})",
-          "Only 1 of {past_orders_count} earlier orders was blocked",
-          "Only {past_blocked_count} of {past_orders_count} earlier orders were blocked"),
-         ("Nenhum pedido anterior bloqueado (0 de {past_orders_count})",
-          "Apenas 1 de {past_orders_count} pedidos anteriores foi bloqueado",
-          "Apenas {past_blocked_count} de {past_orders_count} pedidos anteriores foram bloqueados")),
-    ),
+    "past_blocked_count": _BLOCKED,
+    "past_block_rate": _BLOCKED,
     "past_mean_amount": _same("Customer's earlier orders average {past_mean_amount}",
                               "Pedidos anteriores do cliente têm valor médio de {past_mean_amount}"),
     "amount_to_past_mean": _two(
