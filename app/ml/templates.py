@@ -118,13 +118,13 @@ _CUSTOMER: dict[str, Entry] = {
 _LIMIT: dict[str, Entry] = {
     "limit_amount": _two(
         (("Credit limit is zero for an order of {amount}", "",
-          "Credit limit of {limit_amount} is low for an order of {amount}"),
+          "Credit limit of only {limit_amount} for an order of {amount}"),
          ("Limite de crédito zerado para um pedido de {amount}", "",
-          "Limite de crédito de {limit_amount} é baixo para um pedido de {amount}")),
+          "Limite de crédito de apenas {limit_amount} para um pedido de {amount}")),
         (("Credit limit is zero for an order of {amount}", "",
-          "Credit limit of {limit_amount} leaves room for an order of {amount}"),
+          "Credit limit of {limit_amount} for an order of {amount}"),
          ("Limite de crédito zerado para um pedido de {amount}", "",
-          "Limite de crédito de {limit_amount} comporta um pedido de {amount}")),
+          "Limite de crédito de {limit_amount} para um pedido de {amount}")),
     ),
     "amount_to_limit": _two(
         ("Order is {amount_to_limit} customer's credit limit ({limit_amount})",

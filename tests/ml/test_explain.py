@@ -162,9 +162,9 @@ def test_first_order_history_sentences() -> None:
 def test_limit_sentences_always_name_the_order() -> None:
     row = _row(limit_amount=29_400.0, amount=48_500.0)
     assert sentence("limit_amount", row, "en", "block") == (
-        "Credit limit of R$ 29,400.00 is low for an order of R$ 48,500.00")
+        "Credit limit of only R$ 29,400.00 for an order of R$ 48,500.00")
     assert sentence("limit_amount", row, "pt-BR", "bill") == (
-        "Limite de crédito de R$ 29.400,00 comporta um pedido de R$ 48.500,00")
+        "Limite de crédito de R$ 29.400,00 para um pedido de R$ 48.500,00")
 
 
 def test_money_format() -> None:
