@@ -77,6 +77,7 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
         threshold=decision.threshold, model_version=decision.model_version,
         reasons=decision.reasons["reasons"], missing_features=decision.reasons["missing_features"],
         created_at=decision.created_at,
+        **{key: decision.reasons.get(key) for key in ("base_value", "margin", "other_contributions")},
     )
     if detail:
         return DecisionDetail(**values, request=decision.request, features=decision.features)

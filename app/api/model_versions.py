@@ -35,7 +35,7 @@ def _summary(model: ModelVersion, active_id: str | None, full: bool = False) -> 
         return ModelSummary(**values)
     return ModelRead(**values, feature_names=model.feature_names["names"],
                      feature_importance=model.feature_importance, params=model.params,
-                     details=model.details, booster_format=model.booster_format)
+                     details=model.details, booster_format=model.booster_format, calibration=model.calibration)
 
 
 def _evaluation(evaluation: ModelEvaluation, version: int) -> EvaluationRead:

@@ -55,7 +55,9 @@ def install_openapi(app: FastAPI, extra_schemas: dict[str, Any]) -> None:
 
 def _lift_body_example(operation: dict[str, Any], components: dict[str, Any]) -> None:
     for media in operation.get("requestBody", {}).get("content", {}).values():
-        ref = media.get("schema", {}).get("$ref", "")
+        schema = media.get("schema", {})
+        # an optional body is `anyOf: [{$ref}, {type: null}]`: its example is the referenced one's
+        ref = schema.get("$ref") or next((s["$ref"] for s in schema.get("anyOf", ()) if "$ref" in s), "")
         examples = components.get(ref.rsplit("/", 1)[-1], {}).get("examples")
         if examples and "example" not in media:
             media["example"] = examples[0]

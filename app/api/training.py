@@ -7,7 +7,7 @@ from fastapi import APIRouter, status
 from app.api.deps import CurrentPrincipal, PageParams, SessionDep, TrainingDep
 from app.api.resources import OwnedDataset, OwnedTrainingJob
 from app.schemas.common import problem_responses
-from app.schemas.models import TrainingJobPage, TrainingJobRead
+from app.schemas.models import TrainingJobPage, TrainingJobRead, TrainingRequest
 from app.services import training as service
 
 router = APIRouter(tags=["training"])
@@ -17,10 +17,12 @@ router = APIRouter(tags=["training"])
              tags=["datasets"], responses=problem_responses(401, 404, 409, 422, 429),
              summary="Train a model on a valid dataset again (a queued job)")
 async def train_dataset(dataset: OwnedDataset, principal: CurrentPrincipal, session: SessionDep,
-                        training: TrainingDep) -> TrainingJobRead:
+                        training: TrainingDep, body: TrainingRequest | None = None) -> TrainingJobRead:
     """A valid training dataset trains by itself once complete; this queues another training of
-    it (or returns the job already queued or running for it). Poll `read_training_job`."""
-    return TrainingJobRead.model_validate(await training.request(session, principal, dataset))
+    it (or returns the job already queued or running for it). Poll `read_training_job`. The
+    optional body turns the monotone constraints off for this training."""
+    options = (body or TrainingRequest()).model_dump()
+    return TrainingJobRead.model_validate(await training.request(session, principal, dataset, options))
 
 
 @router.get("/v1/training-jobs", response_model=TrainingJobPage, responses=problem_responses(401, 422),

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, Select, String, Text, UniqueConstraint, func, select
+from sqlalchemy import JSON, ForeignKey, LargeBinary, Select, String, Text, UniqueConstraint, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, undefer
 
 from app.db.base import Base, new_id, status_type, utcnow
 from app.domain.states import UNFINISHED_JOB_STATUSES, JobStatus
@@ -34,6 +34,17 @@ class ModelVersion(Base):
     training_seconds: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     activated_at: Mapped[datetime | None]
+    # What the reasons and later analyses need (app/ml/calibration.py, reference.py, artifacts.py);
+    # NULL for versions trained before they existed (scored uncalibrated, reasons without comparison).
+    calibration: Mapped[dict[str, Any] | None]  # {"method": "platt"|"isotonic", ...its parameters}
+    reference: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True, deferred_raiseload=True)
+    validation: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+    holdout: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
+
+
+READ_FOR_SCORING = (undefer(ModelVersion.reference),)
+"""Loader options of a version about to be scored: its reference comes with it (the scored
+slices, megabytes, stay behind until someone asks for them)."""
 
 
 class ModelEvaluation(Base):

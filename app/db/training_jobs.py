@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Select, String, Text, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ class TrainingJob(Base):
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(default=0)
     model_version: Mapped[int | None]
+    options: Mapped[dict[str, Any] | None]  # the request's training options, e.g. {"monotone_constraints": false}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]

@@ -13,8 +13,9 @@ Every value is what was known at the target's `ordered_at`:
 
 Ratios (`amount_to_limit`, `amount_to_past_mean`) are null when the denominator is missing or
 not positive; the raw `limit_amount` still tells the model that a zero limit exists. Past counts
-and exposures cover every earlier order whatever its status; `past_block_rate` is blocked over
-earlier orders with a known status. Exposure windows are [t - 30 days, t) and [t - 90 days, t).
+and the mean amount cover every earlier order whatever its status; `past_block_rate` is blocked
+over earlier orders with a known status. Exposures sum the earlier **billed** orders (a blocked
+order was never billed) in the windows [t - 30 days, t) and [t - 90 days, t).
 The order date is the UTC date of `ordered_at`. Duplicates: the last row of a customer wins;
 limits and reports keep the last row per (customer, date) and rows without a date are dropped.
 

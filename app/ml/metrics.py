@@ -20,8 +20,6 @@ def classification_metrics(y_true: ArrayLike, proba: ArrayLike, threshold: float
     fp = int(np.sum(pred & (y == 0)))
     fn = int(np.sum(~pred & (y == 1)))
     tn = int(np.sum(~pred & (y == 0)))
-    clipped = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
-    log_loss = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
     return {
         "accuracy": (tp + tn) / len(y),
         "precision": _ratio(tp, tp + fp),
@@ -29,8 +27,8 @@ def classification_metrics(y_true: ArrayLike, proba: ArrayLike, threshold: float
         "f1": _ratio(2 * tp, 2 * tp + fp + fn),
         "roc_auc": roc_auc(y, p),
         "pr_auc": average_precision(y, p),
-        "log_loss": float(log_loss),
-        "brier": float(np.mean((p - y) ** 2)),
+        "log_loss": log_loss(y, p),
+        "brier": brier(y, p),
         "confusion_matrix": {
             "labels": ["billed", "blocked"],
             "matrix": [[tn, fp], [fn, tp]],
@@ -40,6 +38,19 @@ def classification_metrics(y_true: ArrayLike, proba: ArrayLike, threshold: float
         "support": {"billed": tn + fp, "blocked": tp + fn, "total": len(y)},
         "threshold": float(threshold),
     }
+
+
+def log_loss(y_true: ArrayLike, proba: ArrayLike) -> float:
+    """Mean negative log-likelihood of the labels (probabilities clipped to [1e-15, 1 - 1e-15])."""
+    y, p = _as_arrays(y_true, proba)
+    clipped = np.clip(p, LOG_LOSS_EPS, 1 - LOG_LOSS_EPS)
+    return float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+
+
+def brier(y_true: ArrayLike, proba: ArrayLike) -> float:
+    """Mean squared difference between probability and label."""
+    y, p = _as_arrays(y_true, proba)
+    return float(np.mean((p - y) ** 2))
 
 
 def roc_auc(y_true: ArrayLike, proba: ArrayLike) -> float | None:

@@ -2,7 +2,13 @@
 
 The split is by time: sorted by (`ordered_at`, `order_id`), the latest `holdout_fraction` of the
 labelled orders is the hold-out, the `validation_fraction` of the remaining orders just before it
-drives early stopping and the threshold, and the rest trains the booster.
+drives early stopping, the calibration and the threshold, and the rest trains the booster.
+
+The booster is monotone where credit people agree on a direction (app/ml/monotone.py) unless the
+config turns that off. Its probability is calibrated on the validation slice (app/ml/calibration.py);
+the threshold, the metrics and every decision use the calibrated probability. A version also keeps
+the percentiles of its training rows (app/ml/reference.py) and its scored validation and hold-out
+slices (app/ml/artifacts.py).
 """
 
 import math
@@ -14,10 +20,15 @@ import numpy as np
 import polars as pl
 import xgboost as xgb
 
+from app.ml import calibration as calibrations
+from app.ml import monotone
+from app.ml.artifacts import ScoreSample
+from app.ml.calibration import Calibration
 from app.ml.errors import EvaluationError, TrainingError
 from app.ml.features import FEATURE_NAMES, feature_matrix
-from app.ml.metrics import best_f1_threshold, classification_metrics
+from app.ml.metrics import best_f1_threshold, brier, classification_metrics, log_loss, roc_auc
 from app.ml.model import ScoringModel
+from app.ml.reference import build_reference
 
 MIN_ROWS_PER_SPLIT = 20
 
@@ -37,15 +48,20 @@ class TrainConfig:
     subsample: float = 0.9
     colsample_bytree: float = 0.9
     min_child_weight: float = 1
+    monotone_constraints: bool = True  # app/ml/monotone.py; a company may turn it off per training
+    calibration: str = "platt"  # or "isotonic": docs/decisions/0007
 
     def __post_init__(self) -> None:
         for name in ("holdout_fraction", "validation_fraction"):
             if not 0.0 < getattr(self, name) < 1.0:
                 raise TrainingError(f"{name} must be between 0 and 1")
+        if self.calibration not in calibrations.METHODS:
+            raise TrainingError(f"calibration must be one of {calibrations.METHODS}")
 
     def to_params(self) -> dict[str, Any]:
         """Native `xgb.train` parameters."""
-        return {
+        monotone_constraints = monotone.xgboost_param(FEATURE_NAMES) if self.monotone_constraints else None
+        return ({"monotone_constraints": monotone_constraints} if monotone_constraints else {}) | {
             "objective": "binary:logistic",
             "tree_method": "hist",
             "eval_metric": ["logloss", "auc"],
@@ -73,12 +89,24 @@ class TrainingResult:
     timings: dict[str, float]
     counts: dict[str, int]
     config: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
+    """`{"method": "platt"|"isotonic", ...its parameters}` (app/ml/calibration.py)."""
+    reference: dict[str, Any] | None = None
+    """Percentiles of the training rows per feature and of their score (app/ml/reference.py)."""
+    validation: bytes | None = None
+    """`ScoreSample.to_bytes()` of the validation slice."""
+    holdout: bytes | None = None
+    """`ScoreSample.to_bytes()` of the hold-out slice."""
 
     def model(self, nthread: int = 1) -> ScoringModel:
-        """The trained model, ready to score."""
+        """The trained model, ready to score (raw probabilities: see `calibrator`)."""
         return ScoringModel.from_ubjson(
             self.booster_ubjson, self.feature_names, self.threshold, nthread
         )
+
+    def calibrator(self) -> Calibration:
+        """Raw probabilities -> calibrated ones, on the threshold's scale."""
+        return calibrations.from_json(self.calibration)
 
 
 @dataclass(frozen=True)
@@ -94,12 +122,14 @@ class Split:
 
 
 def train(features: pl.DataFrame, config: TrainConfig | None = None) -> TrainingResult:
-    """Fit on the oldest orders, early-stop on the validation slice, evaluate on the hold-out.
+    """Fit on the oldest orders, early-stop and calibrate on the validation slice, evaluate on
+    the hold-out.
 
     Early stopping watches validation log loss; the returned booster keeps only the trees up to
-    the best iteration. The threshold maximises F1 on the validation slice, blocking when
-    probability >= threshold; among equally good thresholds the higher one wins. Deterministic
-    for a given input and config.
+    the best iteration. The calibration is fitted on the validation slice's raw probabilities;
+    the threshold maximises F1 there on the calibrated ones, blocking when probability >=
+    threshold; among equally good thresholds the higher one wins. Deterministic for a given input
+    and config.
     """
     config = config or TrainConfig()
     split = split_by_time(features, config)
@@ -108,9 +138,18 @@ def train(features: pl.DataFrame, config: TrainConfig | None = None) -> Training
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
     raw = bytes(booster.save_raw("ubj"))
-    threshold = _validation_threshold(raw, split.validation, config.nthread)
-    model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, threshold, config.nthread)
-    metrics = evaluate(model, split.holdout)
+    model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, 0.5, config.nthread)
+    validation_x = feature_matrix(split.validation)
+    validation_raw = model.predict_proba(validation_x)
+    calibration = calibrations.fit(config.calibration, validation_raw, _labels(split.validation))
+    validation = _sample(model, calibration, split.validation, validation_x, validation_raw)
+    threshold = best_f1_threshold(validation.label, validation.probability)
+    holdout_x = feature_matrix(split.holdout)
+    holdout_raw = model.predict_proba(holdout_x)
+    holdout = _sample(model, calibration, split.holdout, holdout_x, holdout_raw)
+    metrics = _metrics(holdout.label, holdout_raw, calibration, threshold, holdout.probability)
+    # percentiles for monitoring: NumPy's calibration (equal to the decisions' up to the last bit)
+    train_score = calibration.vectorised(model.predict_proba(feature_matrix(split.train)))
     return TrainingResult(
         booster_ubjson=raw,
         feature_names=list(FEATURE_NAMES),
@@ -122,17 +161,44 @@ def train(features: pl.DataFrame, config: TrainConfig | None = None) -> Training
         timings={"fit_s": fit_s, "evaluate_s": time.perf_counter() - started},
         counts=_counts(split),
         config=asdict(config),
+        calibration=calibration.to_json(),
+        reference=build_reference(split.train, FEATURE_NAMES, train_score),
+        validation=validation.to_bytes(),
+        holdout=holdout.to_bytes(),
     )
 
 
-def evaluate(model: ScoringModel, features: pl.DataFrame) -> dict[str, Any]:
-    """`classification_metrics` of `model` on the labelled rows of a feature frame."""
+def evaluate(
+    model: ScoringModel, features: pl.DataFrame, calibration: Calibration = calibrations.IDENTITY
+) -> dict[str, Any]:
+    """The metrics of `model` (with its version's calibration) on the labelled rows of a feature
+    frame: `classification_metrics` of the calibrated probability, its calibration table and the
+    uncalibrated log loss, Brier score and ROC AUC."""
     labelled = features.filter(pl.col("label").is_not_null())
     if labelled.height == 0:
         raise EvaluationError("no labelled orders to evaluate")
-    names = model.feature_names
-    proba = model.predict_proba(feature_matrix(labelled, names))
-    return classification_metrics(_labels(labelled), proba, model.threshold)
+    raw = model.predict_proba(feature_matrix(labelled, model.feature_names))
+    return _metrics(_labels(labelled), raw, calibration, model.threshold)
+
+
+def _metrics(labels: np.ndarray, raw: np.ndarray, calibration: Calibration, threshold: float,
+             calibrated: np.ndarray | None = None) -> dict[str, Any]:
+    calibrated = calibration(raw) if calibrated is None else calibrated
+    metrics = classification_metrics(labels, calibrated, threshold)
+    metrics["calibration"] = {"method": calibration.method, **calibrations.reliability(calibrated, labels)}
+    metrics["uncalibrated"] = {"log_loss": log_loss(labels, raw), "brier": brier(labels, raw),
+                               "roc_auc": roc_auc(labels, raw)}
+    return metrics
+
+
+def _sample(model: ScoringModel, calibration: Calibration, rows: pl.DataFrame, X: np.ndarray,
+            raw: np.ndarray) -> ScoreSample:
+    return ScoreSample(
+        margin=model.margin(X).astype(np.float32),
+        probability=calibration(raw),
+        label=rows["label"].to_numpy(),
+        amount=rows["amount"].to_numpy(),
+    )
 
 
 def split_by_time(features: pl.DataFrame, config: TrainConfig | None = None) -> Split:
@@ -151,12 +217,6 @@ def split_by_time(features: pl.DataFrame, config: TrainConfig | None = None) -> 
     for name, part in split.parts().items():
         _require_trainable(name, part)
     return split
-
-
-def _validation_threshold(raw: bytes, validation: pl.DataFrame, nthread: int) -> float:
-    model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, 0.5, nthread)
-    proba = model.predict_proba(feature_matrix(validation))
-    return best_f1_threshold(_labels(validation), proba)
 
 
 def _require_trainable(name: str, part: pl.DataFrame) -> None:

@@ -123,7 +123,7 @@ class TreeShap:
         self._row_offset = row_offset
         self._full = (1 << slots.bits) - 1  # pattern of the reached leaf
         self._width = 1 << max(int(slots.bits.max()) - 1, 0).bit_length()  # 1, 2, 4, 8 or 16
-        self._src, self._thr = _comparisons(slots, n_features, self._width)
+        self._src, self._thr, self._blocks = _comparisons(slots, n_features, self._width)
         flat = slots.feature.ravel()  # padding slots (feature n_features) hold zeros: skipped
         real = np.flatnonzero(flat < n_features)
         self._order = real[np.argsort(flat[real], kind="stable")]  # slots grouped by feature
@@ -175,7 +175,8 @@ class TreeShap:
 
     def probe_rows(self, n: int, seed: int = 0) -> np.ndarray:
         """`n` float32 rows landing on every side of the model's splits (just below, on and just
-        above thresholds, or NaN), to check this explainer against XGBoost itself."""
+        above thresholds, or NaN), to check this explainer against XGBoost itself. Values stay
+        finite (a DMatrix refuses infinities): a split at -inf is probed by NaN and -max."""
         rng = np.random.default_rng(seed)
         X = np.full((n, self.n_features), np.nan, np.float32)
         feature, threshold = self._splits
@@ -186,7 +187,8 @@ class TreeShap:
             values = np.where(step < 0, np.nextafter(picked, np.float32(-np.inf)),
                               np.where(step > 0, np.nextafter(picked, np.float32(np.inf)), picked))
             X[:, f] = np.where(rng.random(n) < 0.1, np.nan, values)
-        return X
+        finite = np.finfo(np.float32).max
+        return np.clip(X, -finite, finite)
 
     def margin(self, X: np.ndarray) -> np.ndarray:
         """Raw log-odds per row (float64): base margin plus the values of the leaves reached."""
@@ -209,10 +211,13 @@ class TreeShap:
     def _patterns(self, X: np.ndarray) -> np.ndarray:
         """(n, L) int: each leaf's bit pattern for each row (bit = one interval bound holds)."""
         n, F = X.shape
-        xs = np.empty((n, 4 * F), dtype=np.float32)  # [x, -x, x NaN->-inf, -x NaN->-inf]
+        xs = np.empty((n, self._blocks * F), dtype=np.float32)  # [x, -x, x NaN->-inf, -x NaN->-inf]
         xs[:, :F] = X
         np.negative(X, out=xs[:, F : 2 * F])
-        np.fmax(xs[:, : 2 * F], -np.inf, out=xs[:, 2 * F :])
+        np.fmax(xs[:, : 2 * F], -np.inf, out=xs[:, 2 * F : 4 * F])
+        if self._blocks > 4:  # [..., 0 if NaN else 1, 0 if NaN else -1]: models with splits at -inf
+            np.logical_not(np.isnan(X), out=xs[:, 4 * F : 5 * F], casting="unsafe")
+            np.negative(xs[:, 4 * F : 5 * F], out=xs[:, 5 * F :])
         passes = xs.take(self._src, axis=1, mode="clip") < self._thr  # (n, L * width)
         return _pack(passes, self._width)
 
@@ -523,27 +528,41 @@ def _extend(poly: np.ndarray, zk: np.ndarray, high: bool) -> np.ndarray:
     return out.reshape(G, 2 * n, d + 1)
 
 
-def _comparisons(s: _Slots, n_features: int, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Flat `xs[src] < thr` tests, `width` per leaf, on xs = [x, -x, x NaN->-inf, -x NaN->-inf].
+def _comparisons(s: _Slots, n_features: int, width: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """Flat `xs[src] < thr` tests, `width` per leaf, on xs = [x, -x, x NaN->-inf, -x NaN->-inf],
+    and the number of blocks of xs (4, or 6 when a bound is -inf).
 
     Slot j's first test (bit j) is x < hi, or for slots without an upper bound x >= lo written
     as -x < nextafter(-lo); two-sided slots add that lower test as bit p + m. Padding compares
     with -inf and never passes.
+
+    A split at -inf (XGBoost's split of the unknown values from all others) defeats the NaN->-inf
+    copies: `x < -inf` holds for NaN alone (when it goes left) and `x >= -inf` for every number,
+    -inf included. Those bounds test two more blocks, 0/1 and 0/-1 (0 for NaN): "NaN" is
+    `nan01 < 0.5`, "a number" is `-nan01 < -0.5`, "always" is `nan01 < 2`.
     """
     L, P = s.feature.shape
     f = np.minimum(s.feature, n_features - 1)
     upper_src = f + np.where(s.nan_hi, 2 * n_features, 0)
     lower_src = f + np.where(s.nan_lo, 3 * n_features, n_features)
     lower_thr = np.nextafter(-s.lo, np.float32(np.inf))
+    upper_thr = s.hi.copy()
+    minus_inf_hi, minus_inf_lo = s.has_hi & (s.hi == -np.inf), s.has_lo & (s.lo == -np.inf)
+    blocks = 6 if (minus_inf_hi.any() or minus_inf_lo.any()) else 4
+    if blocks == 6:
+        upper_src = np.where(minus_inf_hi, f + 4 * n_features, upper_src)
+        upper_thr = np.where(minus_inf_hi, np.where(s.nan_hi, 0.5, -np.inf), upper_thr).astype(np.float32)
+        lower_src = np.where(minus_inf_lo, f + np.where(s.nan_lo, 4, 5) * n_features, lower_src)
+        lower_thr = np.where(minus_inf_lo, np.where(s.nan_lo, 2.0, -0.5), lower_thr).astype(np.float32)
     real = np.arange(P) < s.p[:, None]
     src, thr = np.zeros((L, width), np.intp), np.full((L, width), -np.inf, np.float32)
     src[:, :P] = np.where(s.has_hi, upper_src, lower_src)
-    thr[:, :P] = np.where(real, np.where(s.has_hi, s.hi, lower_thr), -np.inf)
+    thr[:, :P] = np.where(real, np.where(s.has_hi, upper_thr, lower_thr), -np.inf)
     two = s.two_sided
     rows = np.nonzero(two)[0]
     cols = s.p[rows] + (np.cumsum(two, axis=1) - 1)[two]
     src[rows, cols], thr[rows, cols] = lower_src[two], lower_thr[two]
-    return src.ravel(), thr.ravel()
+    return src.ravel(), thr.ravel(), blocks
 
 
 def _pack(passes: np.ndarray, width: int) -> np.ndarray:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,10 +87,20 @@ class DecisionBatchRequest(RequestModel):
 
 
 class ReasonRead(BaseModel):
+    """A feature that pushed the decision towards its verdict (docs/reasons.md lists every sentence)."""
+
     feature: str
     value: float | None
-    contribution: float = Field(description="log-odds pushed towards block (+) or bill (-)")
-    text: str
+    contribution: float = Field(description="exact TreeSHAP contribution in log-odds: towards block (+) or bill (-)")
+    share: float | None = Field(
+        default=None, description="this feature's percentage (0-100) of the total push towards the decision: its "
+        "contribution over the sum of the contributions of every feature that pushed the same way, shown or not. "
+        "Null on decisions stored before shares existed")
+    direction: Literal["block", "bill"] | None = Field(default=None, description="which way the value pushed")
+    percentile: int | None = Field(
+        default=None, description="percentage of the company's training orders with a lower value (a lower bound); "
+        "null for an unknown value or a version without reference percentiles")
+    text: str = Field(description="the fact, and where it stands among the company's training orders")
 
 
 class DecisionRead(BaseModel):
@@ -98,9 +108,19 @@ class DecisionRead(BaseModel):
     order_id: str
     customer_id: str
     decision: BillingDecision
-    probability_block: float
+    probability_block: float = Field(
+        description="calibrated probability of block: the version's calibration of the booster's probability "
+        "sigmoid(margin); block when it is at least `threshold`")
     threshold: float
     model_version: int
+    base_value: float | None = Field(
+        default=None, description="the model's expected log-odds (TreeSHAP bias), where every contribution starts")
+    margin: float | None = Field(
+        default=None, description="the booster's log-odds for this order: base_value + the contributions of every "
+        "feature = base_value + the reasons' contributions + other_contributions")
+    other_contributions: float | None = Field(
+        default=None, description="the sum of the contributions not shown as reasons (smaller pushes, pushes the "
+        "other way, facts never cited alone)")
     reasons: list[ReasonRead]
     missing_features: list[str]
     created_at: datetime

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from app.domain.states import JobStatus, ModelStatus
 from app.schemas.common import Page, ReadModel, RequestModel
@@ -76,6 +76,20 @@ class ModelRead(ModelSummary):
     params: dict[str, Any] = Field(description="the XGBoost parameters it was trained with")
     details: dict[str, Any] = Field(description="row counts, best iteration and timings of the training")
     booster_format: str
+    calibration: dict[str, Any] | None = Field(
+        default=None, description='how the booster\'s probability is calibrated: {"method": "platt", "a", "b"} or '
+        '{"method": "isotonic", "x", "y"}; null for versions trained before calibration (uncalibrated)')
+
+
+class TrainingRequest(RequestModel):
+    """Options of one training; no body means every default."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"monotone_constraints": True}]})
+
+    monotone_constraints: StrictBool = Field(
+        default=True,
+        description="train monotone where credit people agree on a direction (README, 'Reasons'); false when "
+        "the company's data says otherwise. Recorded in the version's params.")
 
 
 class EvaluationCreate(RequestModel):

@@ -3,9 +3,10 @@
     features -> score -> policy -> result -> record
 
 - features: the live kernel over the customer's cached snapshot (= `build_features`' row);
-- score: the model's `Scorer` port gives block probabilities and exact TreeSHAP contributions;
-- policy: turns probabilities into verdicts (`Policy` port; today the model's own threshold);
-- result: the response, with the reasons in words;
+- score: the model's `Scorer` port gives the booster's block probabilities and exact TreeSHAP
+  contributions, unchanged; then `calibrate` applies the version's calibration to the probabilities;
+- policy: turns calibrated probabilities into verdicts (`Policy` port; today the model's own threshold);
+- result: the response, with the reasons in words, each compared with the version's reference;
 - record: what the decision log writes (decision rows and the request's audit event).
 
 `DecisionEngine` (app/services/decisions.py) runs them; a new stage (a policy with rules, a
@@ -39,10 +40,12 @@ FeatureRow = dict[str, float | None]
 
 @dataclass(frozen=True, slots=True)
 class Scores:
-    """A group's block probabilities and their contributions (rows aligned with the group)."""
+    """A group's calibrated block probabilities, their contributions (log-odds of the booster's
+    own probability `raw`) and that raw probability, rows aligned with the group."""
 
     probability: np.ndarray
     contributions: np.ndarray
+    raw: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +60,8 @@ class Policy(Protocol):
 
 
 class ModelThreshold:
-    """Block when the probability reaches the model's threshold (chosen at training)."""
+    """Block when the calibrated probability reaches the model's threshold (chosen at training,
+    on the calibrated scale)."""
 
     def apply(self, model: LoadedModel, rows: Sequence[FeatureRow], scores: Scores) -> list[Verdict]:
         threshold = model.threshold
@@ -81,23 +85,32 @@ def features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now
 
 
 def score(model: LoadedModel, rows: Sequence[FeatureRow]) -> Scores:
-    """Stage 2: one vectorised scoring of the group's rows."""
+    """Stage 2: one vectorised scoring of the group's rows, then their calibration."""
     names = model.scorer.feature_names
     X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
-    probability, contributions = model.scorer.score(X)
-    return Scores(probability, contributions)
+    raw, contributions = model.scorer.score(X)
+    return Scores(calibrate(model, raw), contributions, raw)
+
+
+def calibrate(model: LoadedModel, raw: np.ndarray) -> np.ndarray:
+    """The version's calibration of the booster's probabilities (a separate step: the Scorer's
+    probabilities stay XGBoost's own, bit for bit)."""
+    return model.calibration(raw)
 
 
 def result(request: DecisionRequest, row: FeatureRow, model: LoadedModel, probability: float,
            contributions: np.ndarray, verdict: Verdict, lang: str, now: datetime) -> DecisionRead:
     """Stage 4: the response of one order, with the reasons that pushed towards its verdict."""
-    why = reasons(row, contributions, model.scorer.feature_names, verdict.decision, lang)
+    why = reasons(row, contributions, model.scorer.feature_names, verdict.decision, lang, reference=model.reference)
+    base = float(contributions[-1])
+    margin = float(contributions.sum())
+    shown = [ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), share=r.share,
+                        direction=r.direction, percentile=r.percentile, text=r.text) for r in why]
     return DecisionRead(
         decision_id=new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
         decision=verdict.decision, probability_block=round(probability, 6), threshold=verdict.threshold,
-        model_version=model.version,
-        reasons=[ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), text=r.text)
-                 for r in why],
+        model_version=model.version, base_value=round(base, 6), margin=round(margin, 6),
+        other_contributions=round(margin - base - sum(r.contribution for r in why), 6), reasons=shown,
         missing_features=missing_features(row), created_at=now.replace(tzinfo=UTC),
     )
 
@@ -119,8 +132,9 @@ def _decision_values(principal: Principal, request: DecisionRequest, row: Featur
         "decision": result.decision, "probability_block": result.probability_block,
         "threshold": result.threshold, "request": request.model_dump(mode="json", exclude_none=True),
         "features": {name: row.get(name) for name in FEATURE_NAMES},
-        "reasons": {"reasons": [r.model_dump() for r in result.reasons],
-                    "missing_features": result.missing_features},
+        "reasons": {"reasons": [r.__dict__.copy() for r in result.reasons],  # = model_dump(), ~1.5 µs less each
+                    "missing_features": result.missing_features, "base_value": result.base_value,
+                    "margin": result.margin, "other_contributions": result.other_contributions},
         "created_at": result.created_at,
     }
 

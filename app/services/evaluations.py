@@ -63,7 +63,7 @@ class EvaluationService:
         try:
             metrics = await self.compute.run(training_worker.evaluate_dataset, self.settings.database_url,
                                              evaluation.dataset_id, model.booster, model.feature_names["names"],
-                                             model.threshold)
+                                             model.threshold, model.calibration)
         except asyncio.CancelledError:
             raise
         except WorkerLost as exc:

@@ -57,6 +57,10 @@ def _model_from_result(job: TrainingJob, version: int, result: dict[str, Any]) -
         feature_importance=result["feature_importance"],
         details={"counts": result["counts"], "best_iteration": result["best_iteration"], "timings": timings},
         training_seconds=round(sum(timings.values()), 3),
+        calibration=result.get("calibration"),
+        reference=result.get("reference"),
+        validation=result.get("validation"),
+        holdout=result.get("holdout"),
     )
 
 

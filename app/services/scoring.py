@@ -3,6 +3,8 @@
 `Scorer` is what a decision needs from a model: its feature list and, for rows of features, the
 block probabilities with their exact TreeSHAP contributions. app/ml implements it twice (NumPy
 TreeSHAP, XGBoost as the fallback) and picks one per model when it loads (`ml.scoring.load_scorer`).
+A `LoadedModel` adds what the later stages need: the version's calibration (raw -> calibrated
+probability, applied after scoring) and its reference percentiles (the reasons' comparisons).
 
 Models are loaded once per version and found again by id, so an activation in another replica is
 noticed through the company row every request already reads. A miss reads the database in a short
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -22,9 +24,11 @@ import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import model_versions as versions_db
-from app.db.model_versions import ModelVersion
+from app.db.model_versions import READ_FOR_SCORING, ModelVersion
 from app.metrics import MODEL_LOAD
+from app.ml import calibration as calibrations
 from app.ml.model import ScoringModel
+from app.ml.reference import Reference
 
 
 class Scorer(Protocol):
@@ -41,15 +45,22 @@ class LoadedModel:
     model_id: str
     version: int
     threshold: float
+    """On the calibrated scale (a version stored without a calibration: the raw one)."""
     scorer: Scorer
+    calibration: Callable[[np.ndarray], np.ndarray] = calibrations.IDENTITY
+    """Raw block probabilities -> calibrated ones (identity for versions stored without one)."""
+    reference: Reference | None = None
+    """The training rows' percentiles per feature (None for versions stored without them)."""
 
 
 def load_model(row: ModelVersion) -> LoadedModel:
     """Parse the booster and build (and check) its scorer: tens of milliseconds."""
     started = time.perf_counter()
     model = ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold, nthread=1)
+    loaded = LoadedModel(row.id, row.version, model.threshold, model.scorer,
+                         calibrations.from_json(row.calibration), Reference.from_json(row.reference))
     MODEL_LOAD.observe(time.perf_counter() - started)
-    return LoadedModel(row.id, row.version, model.threshold, model.scorer)
+    return loaded
 
 
 class ModelCache:
@@ -79,7 +90,7 @@ class ModelCache:
             if model_id in self._models:
                 return self._models[model_id]
             async with self.sessions() as session:
-                row = await session.get(ModelVersion, model_id)
+                row = await session.get(ModelVersion, model_id, options=READ_FOR_SCORING)
             # Tens of milliseconds (the booster, the TreeSHAP tables and their check): not on the event loop.
             loaded = await asyncio.to_thread(load_model, row)
             self._models[model_id] = loaded

@@ -38,8 +38,19 @@ MAX_ATTEMPTS = 2  # a job whose worker died is run once more; a second death fai
 Trainer = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 
-def train_config(settings: Settings) -> TrainConfig:
-    return TrainConfig(holdout_fraction=settings.holdout_fraction, nthread=settings.training_threads)
+DEFAULT_OPTIONS: dict[str, Any] = {"monotone_constraints": True}
+"""What a training request may choose (`TrainingRequest`), and the choice when it does not."""
+
+
+def train_config(settings: Settings, options: dict[str, Any] | None = None) -> TrainConfig:
+    chosen = job_options(options)
+    return TrainConfig(holdout_fraction=settings.holdout_fraction, nthread=settings.training_threads,
+                       monotone_constraints=bool(chosen["monotone_constraints"]))
+
+
+def job_options(options: dict[str, Any] | None) -> dict[str, Any]:
+    """A job's options with the defaults filled in (jobs queued before options existed have none)."""
+    return DEFAULT_OPTIONS | {k: v for k, v in (options or {}).items() if k in DEFAULT_OPTIONS}
 
 
 class TrainingService:
@@ -58,24 +69,30 @@ class TrainingService:
             return
         await self.queue(session, dataset, actor=audit.SYSTEM_ACTOR)
 
-    async def request(self, session: AsyncSession, principal: Principal, dataset: Dataset) -> TrainingJob:
+    async def request(self, session: AsyncSession, principal: Principal, dataset: Dataset,
+                      options: dict[str, Any] | None = None) -> TrainingJob:
         """A training job for the dataset: the one already queued or running, if any (concurrent
-        requests get the same job), else a new one, within the company's bound on unfinished jobs."""
+        requests get the same job; one with other options is a conflict), else a new one, within the
+        company's bound on unfinished jobs."""
         if dataset.purpose != Purpose.training:
             raise Conflict(f"Dataset {dataset.id} was uploaded for evaluation; upload a training dataset to train.")
         if not dataset.status.usable:
             raise Conflict(f"Dataset {dataset.id} is {dataset.status}; only a valid dataset can be trained.")
         if (job := await jobs_db.unfinished_for_dataset(session, dataset.id)) is not None:
+            if job_options(job.options) != job_options(options):
+                raise Conflict(f"Dataset {dataset.id} is already being trained with other options "
+                               f"({job_options(job.options)}); retry when training job {job.id} finished.")
             return job
         limit = self.settings.max_unfinished_jobs_per_company
         if await jobs_db.unfinished_count(session, principal.company.id) >= limit:
             raise TooManyRequests(f"{limit} trainings of this company are queued or running; retry when one "
                                   "finished (GET /v1/training-jobs).", headers={"Retry-After": "30"})
-        return await self.queue(session, dataset, actor=principal.jti)
+        return await self.queue(session, dataset, actor=principal.jti, options=options)
 
-    async def queue(self, session: AsyncSession, dataset: Dataset, actor: str) -> TrainingJob:
+    async def queue(self, session: AsyncSession, dataset: Dataset, actor: str,
+                    options: dict[str, Any] | None = None) -> TrainingJob:
         job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued,
-                          active_dataset_id=dataset.id)
+                          active_dataset_id=dataset.id, options=job_options(options))
         try:
             async with session.begin_nested():
                 session.add(job)
@@ -85,8 +102,8 @@ class TrainingService:
                 raise
             return existing
         audit.record(session, company_id=dataset.company_id, action="training.queued",
-                     subject_type="training_job", subject_id=job.id, summary={"dataset_id": dataset.id},
-                     actor=actor)
+                     subject_type="training_job", subject_id=job.id,
+                     summary={"dataset_id": dataset.id, "options": job.options}, actor=actor)
         self.jobs.submit_after_commit(session, JobRef(JobKind.training, job.id, job.company_id))
         return job
 
@@ -96,7 +113,7 @@ class TrainingService:
             return
         try:
             result = await self.compute.run(self.trainer, self.settings.database_url, job.dataset_id,
-                                            asdict(train_config(self.settings)))
+                                            asdict(train_config(self.settings, job.options)))
         except asyncio.CancelledError:
             raise  # shutting down: the job stays 'running' and resumes at the next start
         except WorkerLost as exc:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from app.db.engine import make_engine, make_sessionmaker
 from app.db.history import Rows, dataset_rows, dataset_rows_sqlite
+from app.ml import calibration as calibrations
 from app.ml.features import build_features
 from app.ml.history import History
 from app.ml.model import ScoringModel
@@ -72,8 +73,11 @@ def train_dataset(database_url: str, dataset_id: str, config: dict[str, Any]) ->
 
 
 def evaluate_dataset(
-    database_url: str, dataset_id: str, booster: bytes, feature_names: list[str], threshold: float
+    database_url: str, dataset_id: str, booster: bytes, feature_names: list[str], threshold: float,
+    calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Metrics of a version on a labelled dataset, with the version's calibration (its threshold is
+    on the calibrated scale; a version stored without one scores uncalibrated)."""
     features, _ = dataset_features(database_url, dataset_id)
     model = ScoringModel.from_ubjson(booster, feature_names, threshold, nthread=2)
-    return evaluate(model, features)
+    return evaluate(model, features, calibrations.from_json(calibration))

@@ -10,7 +10,10 @@ import pytest
 import pytest_asyncio
 
 from app.client import ApiError, CreditGateClient
+from app.db.decisions import Decision
 from app.db.model_versions import ModelVersion
+from app.ml import calibration as calibrations
+from app.ml.calibration import Calibration
 from app.ml.features import FEATURE_NAMES, build_features
 from app.ml.history import History
 from app.ml.model import ScoringModel
@@ -38,13 +41,14 @@ def an_order(demo_frames, n: int = 0, **changes) -> dict:
     return order | changes
 
 
-async def booster(app, version: int, company_id: str) -> ScoringModel:
+async def booster(app, version: int, company_id: str) -> tuple[ScoringModel, Calibration]:
     from sqlalchemy import select
 
     async with app.state.runtime.sessions() as session:
         row = await session.scalar(select(ModelVersion).where(ModelVersion.company_id == company_id,
                                                               ModelVersion.version == version))
-    return ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold)
+    model = ScoringModel.from_ubjson(row.booster, row.feature_names["names"], row.threshold)
+    return model, calibrations.from_json(row.calibration)
 
 
 async def test_decision_equals_direct_booster_prediction(app, trained: CreditGateClient, demo_frames):
@@ -53,12 +57,15 @@ async def test_decision_equals_direct_booster_prediction(app, trained: CreditGat
     assert result["model_version"] == 2
     detail = await trained.request("GET", f"/v1/decisions/{result['decision_id']}")
     me = await trained.me()
-    model = await booster(app, 2, me["id"])
+    model, calibration = await booster(app, 2, me["id"])
+    assert calibration.method == "platt"
     X = np.array([[np.nan if detail["features"][n] is None else detail["features"][n]
                    for n in model.feature_names]], dtype=np.float32)
-    assert result["probability_block"] == pytest.approx(float(model.predict_proba(X)[0]), abs=1e-6)
+    calibrated = float(calibration(model.predict_proba(X))[0])
+    assert calibrated != float(model.predict_proba(X)[0])
+    assert result["probability_block"] == pytest.approx(calibrated, abs=1e-6)
     assert result["threshold"] == model.threshold
-    assert result["decision"] == ("block" if model.predict_proba(X)[0] >= model.threshold else "bill")
+    assert result["decision"] == ("block" if calibrated >= model.threshold else "bill")
 
     # training/serving parity: the stored features are build_features' row over the uploaded history
     order = an_order(demo_frames)
@@ -70,12 +77,23 @@ async def test_decision_equals_direct_booster_prediction(app, trained: CreditGat
 
     contributions = model.contributions(X)[0]
     assert contributions.sum() == pytest.approx(float(model.margin(X)[0]), abs=1e-4)  # SHAP: sum = margin
+    # base + every contribution = margin, checkable from the response alone
+    assert result["base_value"] == pytest.approx(float(contributions[-1]), abs=1e-6)
+    assert result["margin"] == pytest.approx(float(model.margin(X)[0]), abs=1e-4)
+    shown = sum(r["contribution"] for r in result["reasons"])
+    assert result["base_value"] + shown + result["other_contributions"] == pytest.approx(result["margin"], abs=1e-5)
     by_name = dict(zip(model.feature_names, contributions[:-1], strict=True))
+    sign = 1 if result["decision"] == "block" else -1
+    pushes = sign * contributions[:-1]
     for reason in result["reasons"]:
         assert reason["contribution"] == pytest.approx(by_name[reason["feature"]], abs=1e-5)
-        sign = 1 if result["decision"] == "block" else -1
         assert sign * reason["contribution"] > 0  # every reason pushed towards the decision
-        assert reason["text"]
+        assert reason["direction"] == result["decision"]
+        assert reason["share"] == pytest.approx(100 * sign * by_name[reason["feature"]] / pushes[pushes > 0].sum(),
+                                                abs=0.06)
+        assert reason["text"] and " - " in reason["text"]  # compared with the company's usual
+    for key in ("base_value", "margin", "other_contributions", "reasons"):
+        assert detail[key] == result[key], key  # stored as answered
 
 
 async def test_batch_equals_singles(trained, demo_frames):
@@ -152,3 +170,17 @@ async def test_activation_switches_the_model_in_memory(trained, demo_frames):
     assert (await trained.decide(an_order(demo_frames)))["model_version"] == 1
     await trained.activate(2)
     assert (await trained.decide(an_order(demo_frames)))["model_version"] == 2
+
+
+async def test_decisions_stored_before_shares_still_read(app, trained, demo_frames):
+    made = await trained.decide(an_order(demo_frames, 7, order_id="OLD-1"))
+    await app.state.runtime.decisions.log.flush()
+    async with app.state.runtime.sessions() as session:
+        row = await session.get(Decision, made["decision_id"])
+        row.reasons = {"reasons": [{k: r[k] for k in ("feature", "value", "contribution", "text")}
+                                   for r in made["reasons"]], "missing_features": made["missing_features"]}
+        await session.commit()
+    old = await trained.request("GET", f"/v1/decisions/{made['decision_id']}")
+    assert old["base_value"] is None and old["margin"] is None and old["other_contributions"] is None
+    assert [r["text"] for r in old["reasons"]] == [r["text"] for r in made["reasons"]]
+    assert all(r["share"] is None and r["direction"] is None and r["percentile"] is None for r in old["reasons"])

@@ -2,9 +2,11 @@ import numpy as np
 import polars as pl
 import pytest
 
-from app.ml.explain import Reason, format_money, missing_features, reasons, sentence
+from app.ml import monotone
+from app.ml.explain import Reason, describe, format_money, missing_features, reasons, sentence
 from app.ml.features import FEATURE_NAMES, feature_matrix
-from app.ml.model import ScoringModel
+from app.ml.reference import FeatureReference, Reference, percentiles
+from app.ml.training import TrainingResult
 
 NAMES = list(FEATURE_NAMES)
 
@@ -14,8 +16,8 @@ def _row(**values: float | None) -> dict[str, float | None]:
     row.update(
         amount=12_000.0, limit_amount=5_000.0, amount_to_limit=2.4, limit_age_days=40.0,
         pefin_count=3.0, pefin_amount=4_321.5, serasa_age_days=12.0, serasa_score=410.0,
-        paid_on_time=62.5, past_orders_count=14.0, past_blocked_count=0.0, past_block_rate=0.0,
-        payment_terms_days=60.0, state_code=25.0, tenure_days=900.0,
+        paid_on_time=62.5, paid_8_15_days_late=1.2, past_orders_count=14.0, past_blocked_count=0.0,
+        past_block_rate=0.0, payment_terms_days=60.0, state_code=25.0, tenure_days=900.0,
     )  # fmt: skip
     row.update(values)
     return row
@@ -29,42 +31,115 @@ def _contributions(**pushes: float) -> np.ndarray:
     return contrib
 
 
-def test_block_reasons_in_english_and_portuguese() -> None:
+def _reference(**values: np.ndarray) -> Reference:
+    """Hand-made training distributions: percentiles of the given values per feature."""
+    return Reference({name: FeatureReference(tuple(percentiles(v)), float(np.mean(np.isnan(v))))
+                      for name, v in values.items()})
+
+
+# amount_to_limit 0.01, 0.02, ..., 1.00: 2.4 is above all; 0.3 has 29% below and 70% above, read from the
+# percentiles as 29 and 69 (the percentages are lower bounds, within one point: app/ml/reference.py)
+# pefin_count: 90 zeros, 6 ones, 4 threes; serasa_score 300..699; late share 0..9.9 in steps of 0.1
+REFERENCE = _reference(
+    amount_to_limit=np.arange(1, 101) / 100, pefin_count=np.r_[np.zeros(90), np.ones(6), np.full(4, 3.0)],
+    serasa_score=np.arange(300.0, 700.0), paid_8_15_days_late=np.arange(100) / 10,
+    amount=np.r_[np.full(50, 1_000.0), np.full(50, 50_000.0)],
+    payment_terms_days=np.r_[np.full(80, 30.0), 60.0 * np.ones(20)],
+    serasa_age_days=np.r_[np.arange(97.0), np.full(3, np.nan)],
+)
+
+
+def test_block_reasons_say_where_each_value_stands() -> None:
     contrib = _contributions(amount_to_limit=1.2, pefin_count=0.8, past_block_rate=-0.6, amount=0.1)
-    en = reasons(_row(), contrib, NAMES, "block", "en")
+    en = reasons(_row(), contrib, NAMES, "block", "en", reference=REFERENCE)
     assert [r.feature for r in en] == ["amount_to_limit", "pefin_count", "amount"]
     assert en[0] == Reason(
-        feature="amount_to_limit",
-        value=2.4,
-        contribution=1.2,
-        text="Order amount is 2.4x the customer's credit limit (R$ 5,000.00)",
+        feature="amount_to_limit", value=2.4, contribution=1.2,
+        text="Order is 2.4x the customer's credit limit (R$ 5,000.00) - higher than in any of this company's orders",
+        share=pytest.approx(100 * 1.2 / 2.1, abs=0.05), direction="block", percentile=100,
     )
-    assert en[1].text == (
-        "3 PEFIN records on the latest Serasa report, queried 12 days before the order"
-    )
-    assert en[2].text == "Order amount is R$ 12,000.00"
-    pt = reasons(_row(), contrib, NAMES, "block", "pt-BR")
+    assert en[1].text == ("3 PEFIN records on the latest Serasa report, queried 12 days before the order"
+                          " - higher than in 96% of this company's orders")
+    assert en[2].text == "Order amount is R$ 12,000.00 - higher than in 50% of this company's orders"
+    assert [r.share for r in en] == [57.1, 38.1, 4.8]
+    pt = reasons(_row(), contrib, NAMES, "block", "pt-BR", reference=REFERENCE)
     assert [r.text for r in pt] == [
-        "Valor do pedido é 2,4x o limite de crédito do cliente (R$ 5.000,00)",
-        "3 registros de PEFIN no último relatório Serasa, consultado 12 dias antes do pedido",
-        "Valor do pedido é R$ 12.000,00",
+        "Pedido é 2,4x o limite de crédito do cliente (R$ 5.000,00) - maior que em todos os pedidos desta empresa",
+        "3 registros de PEFIN no último relatório Serasa, consultado 12 dias antes do pedido"
+        " - maior que em 96% dos pedidos desta empresa",
+        "Valor do pedido é R$ 12.000,00 - maior que em 50% dos pedidos desta empresa",
     ]
 
 
-def test_bill_reasons_take_the_most_negative_contributions() -> None:
-    contrib = _contributions(
-        amount_to_limit=1.2, past_block_rate=-0.6, serasa_score=-0.9, tenure_days=-0.2
-    )
-    bill = reasons(_row(amount_to_limit=0.3), contrib, NAMES, "bill", "en")
+def test_bill_reasons_read_as_reassurance_with_hand_computed_percentiles() -> None:
+    contrib = _contributions(amount_to_limit=-1.0, pefin_count=-0.5, serasa_score=-0.4, paid_8_15_days_late=-0.3,
+                             amount=0.9)
+    row = _row(amount_to_limit=0.3, pefin_count=0.0, serasa_score=610.0)
+    bill = reasons(row, contrib, NAMES, "bill", "en", reference=REFERENCE)
     assert [r.text for r in bill] == [
-        "Serasa score is 410 (0-1000), queried 12 days before the order",
-        "No earlier orders blocked (0 of 14)",
-        "Customer for 2.5 years at the order date",
+        "Order is only 30% of the customer's credit limit (R$ 5,000.00) - lower than in 69% of this company's orders",
+        "No PEFIN records on the latest Serasa report, queried 12 days before the order"
+        " - as in 90% of this company's orders",
+        "Serasa score is 610 (0-1000), queried 12 days before the order - higher than in 77% of this company's orders",
+        "Only 1.2% of payments made 8-15 days late (latest Serasa report) - lower than in 86% of this company's orders",
     ]
-    assert all(r.contribution < 0 for r in bill)
-    pt = reasons(_row(), contrib, NAMES, "bill", "pt-BR")
-    assert pt[1].text == "Nenhum pedido anterior bloqueado (0 de 14)"
-    assert pt[2].text == "Cliente há 2,5 anos na data do pedido"
+    assert [r.percentile for r in bill] == [29, 0, 77, 12]
+    assert all(r.contribution < 0 and r.direction == "bill" for r in bill)
+    assert sum(r.share for r in bill) == pytest.approx(100.0, abs=0.2)
+    pt = reasons(row, contrib, NAMES, "bill", "pt-BR", reference=REFERENCE)
+    assert pt[0].text == ("Pedido é apenas 30% do limite de crédito do cliente (R$ 5.000,00)"
+                          " - menor que em 69% dos pedidos desta empresa")
+    assert pt[3].text.startswith("Apenas 1,2% dos pagamentos com 8 a 15 dias de atraso")
+
+
+def test_without_a_reference_the_sentence_stands_alone() -> None:
+    contrib = _contributions(amount_to_limit=-1.0, tenure_days=-0.2)
+    got = reasons(_row(amount_to_limit=0.004), contrib, NAMES, "bill", "en")
+    assert [(r.text, r.percentile) for r in got] == [
+        ("Order is only 0.4% of the customer's credit limit (R$ 5,000.00)", None),
+        ("Customer for 2.5 years at the order date", None),
+    ]
+
+
+def test_a_free_feature_compares_on_the_side_where_most_orders_are() -> None:
+    contrib = _contributions(payment_terms_days=0.5)
+    assert reasons(_row(payment_terms_days=60.0), contrib, NAMES, "block", reference=REFERENCE)[0].text == (
+        "Payment terms of 60 days - higher than in 80% of this company's orders")
+    assert reasons(_row(payment_terms_days=30.0), contrib, NAMES, "block", reference=REFERENCE)[0].text == (
+        "Payment terms of 30 days - as in 80% of this company's orders")
+    assert reasons(_row(payment_terms_days=7.0), contrib, NAMES, "block", reference=REFERENCE)[0].text == (
+        "Payment terms of 7 days - lower than in any of this company's orders")
+
+
+def test_a_directional_value_at_the_wrong_end_is_not_cited() -> None:
+    # a model trained without constraints may push towards bill with the highest late share
+    contrib = _contributions(paid_8_15_days_late=-0.9, tenure_days=-0.1)
+    got = reasons(_row(paid_8_15_days_late=50.0), contrib, NAMES, "bill", reference=REFERENCE)
+    assert [r.feature for r in got] == ["tenure_days"]
+    assert describe("paid_8_15_days_late", _row(paid_8_15_days_late=50.0), "block", "en", REFERENCE) == (
+        "50% of payments made 8-15 days late (latest Serasa report) - higher than in any of this company's orders",
+        100)
+
+
+def test_directionless_facts_and_unknowns_towards_bill_are_never_cited() -> None:
+    contrib = _contributions(state_code=-2.0, mei=-1.0, serasa_score=-0.5, amount=-0.1)
+    got = reasons(_row(serasa_score=None), contrib, NAMES, "bill", reference=REFERENCE)
+    assert [r.feature for r in got] == ["amount"]
+    assert got[0].share == pytest.approx(100 * 0.1 / 3.6, abs=0.05)  # the uncited pushes still count
+    block = reasons(_row(serasa_score=None), -contrib, NAMES, "block")
+    assert [r.text for r in block] == ["Latest Serasa report has no score", "Order amount is R$ 12,000.00"]
+
+
+def test_a_missing_group_gives_one_sentence_with_its_share() -> None:
+    prefixes = ("paid_", "suppliers_", "pefin", "serasa")
+    serasa = {name: None for name in NAMES if name.startswith(prefixes)}
+    contrib = _contributions(pefin_count=0.9, serasa_age_days=0.7, paid_on_time=0.5, amount=0.1)
+    got = reasons(_row(**serasa), contrib, NAMES, "block", "pt-BR", reference=REFERENCE)
+    assert [r.text for r in got] == [
+        "Nenhum relatório Serasa consultado até a data do pedido - como em 3% dos pedidos desta empresa",
+        "Valor do pedido é R$ 12.000,00 - maior que em 50% dos pedidos desta empresa",
+    ]
+    assert got[0].value is None and got[0].percentile is None
 
 
 def test_top_n_and_uninformative_nulls() -> None:
@@ -72,35 +147,24 @@ def test_top_n_and_uninformative_nulls() -> None:
     row = _row(paid_cash=None, limit_amount=None, amount_to_limit=None, limit_age_days=None)
     got = reasons(row, contrib, NAMES, "block", "en", top_n=2)
     # paid_cash is null although a report exists: nothing to say, skipped
-    assert [r.text for r in got] == [
-        "No credit limit in force on the order date",
-        "Order amount is R$ 12,000.00",
-    ]
-    assert got[0].value is None
-
-
-def test_a_missing_group_gives_one_sentence() -> None:
-    prefixes = ("paid_", "suppliers_", "pefin", "serasa")
-    serasa = {name: None for name in NAMES if name.startswith(prefixes)}
-    contrib = _contributions(pefin_count=0.9, serasa_age_days=0.7, paid_on_time=0.5, amount=0.1)
-    got = reasons(_row(**serasa), contrib, NAMES, "block", "pt-BR")
-    assert [r.text for r in got] == [
-        "Nenhum relatório Serasa consultado até a data do pedido",
-        "Valor do pedido é R$ 12.000,00",
-    ]
+    assert [r.text for r in got] == ["No credit limit in force on the order date", "Order amount is R$ 12,000.00"]
 
 
 def test_first_order_history_sentences() -> None:
-    row = _row(past_orders_count=0.0, past_block_rate=None, past_mean_amount=None, exposure_30d=0.0)
-    assert sentence("exposure_30d", row, "en") == "No earlier orders from this customer"
-    assert sentence("past_block_rate", row, "pt-BR") == "Nenhum pedido anterior deste cliente"
+    row = _row(past_orders_count=0.0, past_blocked_count=0.0, past_block_rate=None, past_mean_amount=None,
+               exposure_30d=0.0)
+    assert describe("past_block_rate", row, "block", "pt-BR") == ("Nenhum pedido anterior deste cliente", None)
+    assert describe("past_block_rate", row, "bill", "en") is None
+    assert describe("past_blocked_count", row, "bill", "en") == ("No earlier orders from this customer", None)
+    assert describe("exposure_30d", row, "bill", "en") == ("No billed orders in the 30 days before this one", None)
 
 
-def test_sentences_cover_every_feature_in_both_languages() -> None:
-    for lang in ("en", "pt-BR"):
-        for name in NAMES:
-            text = sentence(name, _row(), lang)
-            assert text and "{" not in text and "unknown" not in text, (name, lang, text)
+def test_limit_sentences_always_name_the_order() -> None:
+    row = _row(limit_amount=29_400.0, amount=48_500.0)
+    assert sentence("limit_amount", row, "en", "block") == (
+        "Credit limit of only R$ 29,400.00 for an order of R$ 48,500.00")
+    assert sentence("limit_amount", row, "pt-BR", "bill") == (
+        "Limite de crédito de R$ 29.400,00 para um pedido de R$ 48.500,00")
 
 
 def test_money_format() -> None:
@@ -126,17 +190,38 @@ def test_bad_arguments_are_refused() -> None:
         reasons(_row(), _contributions(), NAMES, "block", "es")
 
 
-def test_reasons_from_the_trained_model_point_the_right_way(
-    model: ScoringModel, features: pl.DataFrame
+_TOWARDS = {  # the comparison words a directional reason may use, by (direction of the feature, decision)
+    (monotone.UP, "block"): ("higher than", "as in", "maior que", "como em"),
+    (monotone.DOWN, "bill"): ("higher than", "as in", "maior que", "como em"),
+    (monotone.UP, "bill"): ("lower than", "as in", "menor que", "como em"),
+    (monotone.DOWN, "block"): ("lower than", "as in", "menor que", "como em"),
+}
+
+
+def test_reasons_of_the_trained_model_never_cite_a_value_pushing_the_other_way(
+    trained: TrainingResult, features: pl.DataFrame
 ) -> None:
-    rows = features.tail(50)
+    model, calibrator = trained.model(), trained.calibrator()
+    reference = Reference.from_json(trained.reference)
+    rows = features.sample(400, seed=4)
     X = feature_matrix(rows)
-    decisions = model.decide(model.predict_proba(X))
+    probability = calibrator(model.predict_proba(X))
     contributions = model.contributions(X)
-    for i, decision in enumerate(decisions):
-        got = reasons(rows.row(i, named=True), contributions[i], NAMES, decision, "pt-BR")
-        assert got, i
-        sign = 1 if decision == "block" else -1
-        assert all(sign * r.contribution > 0 for r in got)
-        sizes = [abs(r.contribution) for r in got]
-        assert sizes == sorted(sizes, reverse=True)
+    decisions = {"block": 0, "bill": 0}
+    for i, p in enumerate(probability):
+        decision = "block" if p >= trained.threshold else "bill"
+        decisions[decision] += 1
+        for lang in ("en", "pt-BR"):
+            got = reasons(rows.row(i, named=True), contributions[i], NAMES, decision, lang, reference=reference)
+            assert got, i
+            sign = 1 if decision == "block" else -1
+            assert all(sign * r.contribution > 0 and r.direction == decision for r in got)
+            assert [abs(r.contribution) for r in got] == sorted((abs(r.contribution) for r in got), reverse=True)
+            assert sum(r.share for r in got) <= 100.0 + 0.3
+            for r in got:
+                if monotone.direction(r.feature) and r.value is not None:
+                    words = _TOWARDS[(monotone.direction(r.feature), decision)]
+                    assert any(w in r.text.split(" - ")[-1] for w in words), r.text
+                if decision == "block":
+                    assert not r.text.startswith(("Only", "Apenas")), r.text
+    assert min(decisions.values()) > 20, decisions

@@ -185,8 +185,8 @@ def test_past_block_rate_uses_strictly_earlier_orders_with_ties() -> None:
 def test_exposure_windows_and_gap_to_previous_order() -> None:
     rows = _by_id(_build(_tie_case()[:5]))
     o4 = rows["o4"]
-    assert o4["exposure_30d"] == 700.0  # o3a + o3b; o2 is 40 days earlier
-    assert o4["exposure_90d"] == 1000.0
+    assert o4["exposure_30d"] == 400.0  # billed o3b (o3a was blocked); o2 is 40 days earlier
+    assert o4["exposure_90d"] == 600.0  # billed o2 + o3b; blocked o1 and o3a never count
     assert o4["days_since_previous_order"] == pytest.approx(14.5)
     assert o4["amount_to_past_mean"] == 2.0
     assert rows["o3a"]["days_since_previous_order"] == 26.0

@@ -337,8 +337,20 @@ class TestHistory:
         assert _at(snapshot, t)["past_orders_count"] == 0.0
         after = _at(snapshot, t + US)
         seen = (after["past_orders_count"], after["past_block_rate"], after["exposure_30d"])
-        assert seen == (2.0, 0.5, 30.0)
+        assert seen == (2.0, 0.5, 20.0)  # the exposure counts the billed order only
         assert after["days_since_previous_order"] == 1 / 86_400_000_000
+
+    def test_exposure_sums_billed_orders_only(self) -> None:
+        t = datetime(2024, 5, 1, 10)
+        statuses = ["billed", " Billed ", "blocked", "pending", None]
+        history = [make_order(order_id=f"o{i}", ordered_at=t + i * US, amount=10.0 ** i, status=status)
+                   for i, status in enumerate(statuses)]
+        target = make_order(order_id="new", ordered_at=t + timedelta(days=1), status=None)
+        live = _live(_snapshot(history=history), target)
+        assert (live["exposure_30d"], live["exposure_90d"]) == (11.0, 11.0)
+        assert live["past_orders_count"] == 5.0 and live["past_mean_amount"] == 11_111.0 / 5
+        batch = build_features(frame("orders", [target]), make_history(orders=history))
+        assert not _mismatches(live, batch.row(0, named=True))
 
     def test_window_includes_an_order_exactly_thirty_days_before(self) -> None:
         t = datetime(2024, 5, 1, 10)

@@ -67,7 +67,7 @@ def test_evaluate_matches_the_holdout_metrics(
     features: pl.DataFrame, trained: TrainingResult
 ) -> None:
     holdout = split_by_time(features).holdout
-    assert evaluate(trained.model(), holdout) == trained.metrics
+    assert evaluate(trained.model(), holdout, trained.calibrator()) == trained.metrics
 
 
 def test_too_few_rows_is_a_training_error(features: pl.DataFrame) -> None:

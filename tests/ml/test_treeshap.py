@@ -11,6 +11,7 @@ import xgboost as xgb
 from app.ml import treeshap
 from app.ml.errors import ModelError
 from app.ml.model import logistic32
+from app.ml.scoring import load_scorer
 from app.ml.treeshap import TreeShap, _leaf_game_tables, supported
 
 N_FEATURES = 6
@@ -270,3 +271,40 @@ def test_probe_rows_reach_both_sides_of_every_split_feature(booster: xgb.Booster
     leaves = booster.predict(xgb.DMatrix(X), pred_leaf=True, validate_features=False)
     assert np.isnan(X).any()
     assert all(len(np.unique(leaves[:, t])) > 1 for t in range(leaves.shape[1]) if leaves[:, t].max() > 0)
+
+
+def _with_minus_inf_splits(booster: xgb.Booster) -> xgb.Booster:
+    """XGBoost splits the unknown values of a feature from all others at -inf (seen in a monotone
+    model of the demo data): every split on feature 2 becomes one, NaN going left at every other."""
+    model = json.loads(bytes(booster.save_raw("json")))
+    changed = 0
+    for tree in model["learner"]["gradient_booster"]["model"]["trees"]:
+        for k, (f, left) in enumerate(zip(tree["split_indices"], tree["left_children"], strict=True)):
+            if left >= 0 and f == 2:
+                tree["split_conditions"][k] = -math.inf
+                tree["default_left"][k] = changed % 2
+                changed += 1
+    assert changed > 4
+    out = xgb.Booster()
+    out.load_model(bytearray(json.dumps(model).encode()))
+    return out
+
+
+@pytest.mark.parametrize("params", [{"max_depth": 4}, {"max_depth": 6, "min_child_weight": 0.1}])
+def test_splits_at_minus_infinity(params: dict) -> None:
+    booster = _with_minus_inf_splits(_train(30, **params))
+    explainer = TreeShap.from_booster(booster)
+    X = _rows(booster)
+    X[np.isneginf(X)] = np.finfo(np.float32).min  # threshold rows sit on -inf: the nearest finite value
+    X[::4, 2] = np.nan
+    contributions, margin = explainer.explain(X)
+    np.testing.assert_allclose(contributions, _xgb_contribs(booster, X), **TOL)
+    assert np.array_equal(margin, _xgb_margin(booster, X))
+    infinite = X.copy()
+    infinite[::3, 2], infinite[1::3, 2] = -np.inf, np.inf  # inplace_predict takes them (a DMatrix does not)
+    expected = booster.inplace_predict(infinite, predict_type="margin", validate_features=False)
+    assert np.array_equal(explainer.explain(infinite)[1], expected)
+    probes = explainer.probe_rows(256)
+    assert np.isfinite(probes[~np.isnan(probes)]).all()
+    scorer = load_scorer(booster, [f"f{i}" for i in range(N_FEATURES)])
+    assert scorer.name == "treeshap" and scorer.exact_probability
