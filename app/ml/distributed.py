@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict
 from typing import Any
 
 import numpy as np
@@ -25,9 +24,7 @@ import polars as pl
 from app.ml.errors import TrainingError
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
 from app.ml.history import History
-from app.ml.metrics import best_f1_threshold
-from app.ml.model import ScoringModel
-from app.ml.training import MIN_ROWS_PER_SPLIT, TrainConfig, TrainingResult, evaluate
+from app.ml.training import MIN_ROWS_PER_SPLIT, Split, TrainConfig, TrainingResult, finish
 
 SPLITS = ("train", "validation", "holdout")
 Cut = tuple[Any, str]  # (ordered_at, order_id) of the last row of a split
@@ -89,6 +86,9 @@ def split_counts(parts: dict[str, pl.DataFrame]) -> dict[str, tuple[int, int]]:
     return {split: (frame.height, int(frame["label"].sum())) for split, frame in parts.items()}
 
 
+REFERENCE_ROWS = 200_000  # training rows gathered for the reference percentiles
+
+
 def train_on_cluster(client, history: History, config: TrainConfig, parts: int) -> TrainingResult:
     """Train on the cluster `client` (a `distributed.Client`) and evaluate as `train` does."""
     with client.as_current():  # xgboost.dask looks the client up as the current one
@@ -128,30 +128,22 @@ def _train_on_cluster(client, history: History, config: TrainConfig, parts: int)
                                       data_name="validation", save_best=True)
     output = xgb.dask.train(client, params, dtrain, num_boost_round=config.num_boost_round,
                             evals=[(dvalid, "validation")], callbacks=[stop], verbose_eval=False)
-    booster = output["booster"]
     fit_s = time.perf_counter() - started
 
-    started = time.perf_counter()
-    gathered = {split: pl.concat(client.gather([client.submit(split_frame, f, split) for f in futures]))
-                for split in ("validation", "holdout")}
-    raw = bytes(booster.save_raw("ubj"))
-    probe = ScoringModel.from_ubjson(raw, FEATURE_NAMES, 0.5, config.nthread)
-    validation = gathered["validation"]
-    threshold = best_f1_threshold(validation["label"].cast(pl.Float32).to_numpy(),
-                                  probe.predict_proba(feature_matrix(validation)))
-    model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, threshold, config.nthread)
-    metrics = evaluate(model, gathered["holdout"])
     counts = {f"{split}_rows": sum(heights[split]) for split in SPLITS}
     counts |= {f"{split}_blocked": sum(c[split][1] for c in counted) for split in SPLITS}
-    return TrainingResult(
-        booster_ubjson=raw, feature_names=list(FEATURE_NAMES), threshold=threshold, params=config.to_params(),
-        best_iteration=booster.num_boosted_rounds() - 1, metrics=metrics, feature_importance=_importance(booster),
-        timings={"fit_s": fit_s, "evaluate_s": time.perf_counter() - started}, counts=counts,
-        config=asdict(config) | {"dask_partitions": parts},
-    )
+    share = min(1.0, REFERENCE_ROWS / max(1, sum(heights["train"])))  # percentiles need a sample only
+    gathered = {split: pl.concat(client.gather([client.submit(split_frame, f, split) for f in futures]))
+                for split in ("validation", "holdout")}
+    train = pl.concat(client.gather([client.submit(split_sample, f, "train", share) for f in futures]))
+    result = finish(output["booster"], Split(train, gathered["validation"], gathered["holdout"]), config, fit_s,
+                    counts)
+    result.config = result.config | {"dask_partitions": parts}
+    return result
 
 
-def _importance(booster) -> dict[str, float]:
-    gain = booster.get_score(importance_type="total_gain")
-    total = sum(gain.values())
-    return {name: (float(gain.get(name, 0.0)) / total if total else 0.0) for name in FEATURE_NAMES}
+def split_sample(features_by_split: dict[str, pl.DataFrame], split: str, share: float) -> pl.DataFrame:
+    frame = features_by_split[split]
+    return frame if share >= 1.0 else frame.sample(fraction=share, seed=0)
+
+

@@ -135,7 +135,14 @@ def train(features: pl.DataFrame, config: TrainConfig | None = None) -> Training
     split = split_by_time(features, config)
     started = time.perf_counter()
     booster = _fit(split, config)
-    fit_s = time.perf_counter() - started
+    return finish(booster, split, config, time.perf_counter() - started, _counts(split))
+
+
+def finish(booster: xgb.Booster, split: Split, config: TrainConfig, fit_s: float,
+           counts: dict[str, int]) -> TrainingResult:
+    """Everything a version keeps once its booster is fitted, wherever it was fitted (here or on
+    a Dask cluster): calibration and threshold from the validation slice, hold-out metrics, the
+    training rows' percentiles (`split.train` may be a sample of them) and the scored slices."""
     started = time.perf_counter()
     raw = bytes(booster.save_raw("ubj"))
     model = ScoringModel.from_ubjson(raw, FEATURE_NAMES, 0.5, config.nthread)
@@ -159,7 +166,7 @@ def train(features: pl.DataFrame, config: TrainConfig | None = None) -> Training
         metrics=metrics,
         feature_importance=_importance(booster),
         timings={"fit_s": fit_s, "evaluate_s": time.perf_counter() - started},
-        counts=_counts(split),
+        counts=counts,
         config=asdict(config),
         calibration=calibration.to_json(),
         reference=build_reference(split.train, FEATURE_NAMES, train_score),
