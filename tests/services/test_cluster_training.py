@@ -50,6 +50,10 @@ def test_cluster_version_matches_the_local_one(cluster, stored):
         remote["metrics"]["roc_auc"], local["metrics"]["roc_auc"])
     assert remote["counts"] == local["counts"]  # the same rows in train, validation and hold-out
     assert remote["feature_names"] == local["feature_names"] and 0 < remote["threshold"] < 1
+    # a version like a local one: calibrated, with its reference and scored slices
+    assert remote["calibration"]["method"] == local["calibration"]["method"]
+    assert set(remote["reference"]["features"]) == set(local["reference"]["features"])
+    assert remote["validation"] and remote["holdout"] and "calibration" in remote["metrics"]
     model = ScoringModel.from_ubjson(remote["booster_ubjson"], remote["feature_names"], remote["threshold"])
     assert model.exact_probability  # explained by the NumPy TreeSHAP, checked against XGBoost at load
     rows = feature_matrix(build_features(data.orders.head(50), History(data.frames())), FEATURE_NAMES)
