@@ -30,6 +30,7 @@ from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute, JobQueue, Jobs
+from app.services.policy_book import PolicyBook
 from app.services.scoring import ModelCache
 from app.services.training import Trainer, TrainingService
 from app.settings import Settings
@@ -90,7 +91,7 @@ def build_runtime(settings: Settings) -> Runtime:
     training = TrainingService(sessions, settings, compute, jobs, trainer=_trainer(settings))
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
     decisions = DecisionEngine(ModelCache(sessions), CustomerDataCache(sessions),
-                               DecisionLog(sessions, journal_directory(settings)))
+                               DecisionLog(sessions, journal_directory(settings)), PolicyBook(sessions))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,
         auth=Authenticator(sessions, settings, auth_cache), batch_queue=_batch_queue(settings, sink),

@@ -31,41 +31,52 @@ LANGUAGE_HEADERS = {lang: (b"content-language", lang.encode()) for lang in ("en"
 CREATED_IN_LANGUAGE = {"headers": {"Content-Language": {
     "description": "the language of the reasons: pt-BR when asked for, else en", "required": True,
     "schema": {"type": "string", "enum": ["en", "pt-BR"]}}}}
+def REPEATED(model) -> dict:  # noqa: N802 - reads as a constant in the route declarations
+    return CREATED_IN_LANGUAGE | {"model": model, "description": "every order repeats a request already decided: "
+                                                                 "the stored decisions, nothing stored again"}
+
+
 DECIDE_DESCRIPTION = (
     "Scores the order with the active model (or `model_version`) on what was known of the customer at "
     "`ordered_at` (default: now): the uploaded history, replaced by any `context` sent with it; a customer never "
     "uploaded needs `context`. Returns `bill` or `block`, `probability_block`, the threshold and the reasons "
-    "that weighed most, in English or Portuguese (`Accept-Language: pt-BR`). 409 while no model is active.")
+    "that weighed most, in English or Portuguese (`Accept-Language: pt-BR`). 409 while no model is active. "
+    "With an active credit policy, a rule may decide first (`decided_by: rule`) and `review` sends the order "
+    "to an analyst. The same `order_id` with the same request again answers the stored decision (200); with "
+    "another request it is decided again and `supersedes` names the earlier decision.")
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=DecisionRead,
-             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
+             responses={201: CREATED_IN_LANGUAGE, 200: REPEATED(DecisionRead), **problem_responses(401, 404, 409, 422)},
              summary="Decide one order: bill or block, with its probability and reasons",
              description=DECIDE_DESCRIPTION)
 async def decide(body: DecisionRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                  accept_language: AcceptLanguage = None) -> Response:
     lang = service.language(accept_language)
-    results = await engine.decide(principal, [body], lang)
-    return _created(results[0], lang)
+    results, repeated = await engine.decide(principal, [body], lang)
+    return _created(results[0], lang, repeated)
 
 
 @router.post("/batch", status_code=status.HTTP_201_CREATED, response_model=DecisionBatchRead,
-             responses={201: CREATED_IN_LANGUAGE, **problem_responses(401, 404, 409, 422)},
+             responses={201: CREATED_IN_LANGUAGE, 200: REPEATED(DecisionBatchRead),
+                        **problem_responses(401, 404, 409, 422)},
              summary="Decide up to 500 orders in one vectorised prediction",
              description=DECIDE_DESCRIPTION + " The results come in the order of `orders`; one invalid order "
                                               "refuses the batch with a 422 naming its index.")
 async def decide_batch(body: DecisionBatchRequest, principal: CurrentPrincipal, engine: DecisionsDep,
                        accept_language: AcceptLanguage = None) -> Response:
     lang = service.language(accept_language)
-    results = await engine.decide(principal, body.orders, lang)
-    return _created(DecisionBatchRead(results=results), lang)
+    results, repeated = await engine.decide(principal, body.orders, lang)
+    return _created(DecisionBatchRead(results=results), lang, repeated)
 
 
-def _created(result: DecisionRead | DecisionBatchRead, lang: str) -> Response:
+def _created(result: DecisionRead | DecisionBatchRead, lang: str, repeated: bool = False) -> Response:
     """The result serialised once by pydantic-core: it is built from validated values, so
     FastAPI's re-validation against the response model would only repeat the work. Content-Language
-    says which language the reasons are in (English when the one asked for is not supported)."""
-    response = Response(result.model_dump_json(), status_code=status.HTTP_201_CREATED, media_type="application/json")
+    says which language the reasons are in (English when the one asked for is not supported).
+    200 when every order repeated a request already decided (its stored decision, nothing stored)."""
+    code = status.HTTP_200_OK if repeated else status.HTTP_201_CREATED
+    response = Response(result.model_dump_json(), status_code=code, media_type="application/json")
     response.raw_headers.append(LANGUAGE_HEADERS[lang])  # encoded once: a headers dict costs ~5 us a response
     return response
 
@@ -78,6 +89,8 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
         reasons=decision.reasons["reasons"], missing_features=decision.reasons["missing_features"],
         created_at=decision.created_at,
         **{key: decision.reasons.get(key) for key in ("base_value", "margin", "other_contributions")},
+        rules=decision.reasons.get("rules", []), decided_by=decision.decided_by or "model",
+        policy_version=decision.policy_version, supersedes=decision.supersedes,
     )
     if detail:
         return DecisionDetail(**values, request=decision.request, features=decision.features)

@@ -10,11 +10,12 @@ from fastapi import Depends, Path, Query
 
 from app.api.deps import CurrentPrincipal, DecisionsDep, SessionDep
 from app.errors import not_found
-from app.services import datasets, decisions, evaluations, model_versions, training
+from app.services import datasets, decisions, evaluations, model_versions, policies, training
 from app.services.datasets import Dataset
 from app.services.decisions import Decision
 from app.services.evaluations import ModelEvaluation
 from app.services.model_versions import ModelVersion
+from app.services.policies import Policy
 from app.services.training import TrainingJob
 
 MAX_VERSION = 2**31 - 1  # model versions are 32-bit integers in every database
@@ -97,3 +98,16 @@ async def owned_decision(decision_id: DecisionId, principal: CurrentPrincipal, e
 
 OwnedEvaluation = Annotated[ModelEvaluation, Depends(owned_evaluation)]
 OwnedDecision = Annotated[Decision, Depends(owned_decision)]
+
+
+PolicyVersion = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A policy version number", examples=[1])]
+
+
+async def owned_policy(version: PolicyVersion, principal: CurrentPrincipal, session: SessionDep) -> Policy:
+    policy = await policies.find(session, principal.company.id, version)
+    if policy is None:
+        raise not_found("Policy version", version)
+    return policy
+
+
+OwnedPolicy = Annotated[Policy, Depends(owned_policy)]

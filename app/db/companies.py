@@ -22,6 +22,8 @@ class Company(Base):
     # The active model version's id; the decision path compares it with its in-memory cache,
     # so every replica notices an activation on the next request.
     active_model_id: Mapped[str | None] = mapped_column(String(36))
+    # The active credit policy's id (app/db/policies.py); none: the model's threshold decides.
+    active_policy_id: Mapped[str | None] = mapped_column(String(36))
     # Bumped whenever a dataset of the company becomes valid: cached customer history is
     # keyed by it, so new uploads reach live decisions in every replica.
     data_version: Mapped[int] = mapped_column(default=0, server_default="0")

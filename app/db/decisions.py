@@ -17,6 +17,7 @@ class Decision(Base):
     __table_args__ = (
         Index("ix_decisions_company_id_created_at", "company_id", "created_at"),
         Index("ix_decisions_company_id_customer_id", "company_id", "customer_id"),
+        Index("ix_decisions_company_id_order_id", "company_id", "order_id", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -32,6 +33,12 @@ class Decision(Base):
     features: Mapped[dict[str, Any]]
     reasons: Mapped[dict[str, Any]]  # {"reasons": [...], "missing_features": [...], "language": "en"}
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Credit policy: who decided ("rule" or "model") and under which policy version (none: no policy).
+    decided_by: Mapped[str | None] = mapped_column(String(8))
+    policy_version: Mapped[int | None]
+    # Idempotency: the digest of what was asked, and the earlier decision of the same order it replaces.
+    request_digest: Mapped[str | None] = mapped_column(String(64))
+    supersedes: Mapped[str | None] = mapped_column(String(36))
 
 
 PAGE_KEYS = (Decision.created_at, Decision.id)

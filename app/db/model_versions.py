@@ -114,3 +114,8 @@ async def unfinished_evaluations_of(session: AsyncSession, dataset_id: str) -> i
     query = select(func.count()).select_from(ModelEvaluation).where(
         ModelEvaluation.dataset_id == dataset_id, ModelEvaluation.status.in_(UNFINISHED_JOB_STATUSES))
     return int(await session.scalar(query) or 0)
+
+
+async def validation_sample(session: AsyncSession, model_id: str) -> bytes | None:
+    """A version's scored validation slice (the operating points' input), or None."""
+    return await session.scalar(select(ModelVersion.validation).where(ModelVersion.id == model_id))

@@ -21,6 +21,7 @@ class CompanyState:
     active_model_id: str | None
     data_version: int
     created_at: datetime
+    active_policy_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,7 @@ class BillingDecision(StrEnum):
 
     bill = "bill"
     block = "block"
+    review = "review"
 
 
 class OrderStatus(StrEnum):

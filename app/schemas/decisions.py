@@ -103,6 +103,14 @@ class ReasonRead(BaseModel):
     text: str = Field(description="the fact, and where it stands among the company's training orders")
 
 
+class RuleHit(BaseModel):
+    """A rule of the company's credit policy that matched the order."""
+
+    id: str
+    label: str = Field(description="in the request's language")
+    action: Literal["block", "bill", "review"]
+
+
 class DecisionRead(BaseModel):
     decision_id: str
     order_id: str
@@ -124,6 +132,12 @@ class DecisionRead(BaseModel):
     reasons: list[ReasonRead]
     missing_features: list[str]
     created_at: datetime
+    decided_by: Literal["rule", "model"] = Field(
+        default="model", description="a rule of the company's credit policy, or the model against the threshold")
+    rules: list[RuleHit] = Field(default_factory=list, description="the policy's rules that matched, in order")
+    policy_version: int | None = Field(default=None, description="the credit policy in force; null: none")
+    supersedes: str | None = Field(
+        default=None, description="the earlier decision of the same order_id this one replaces (the request changed)")
 
 
 class DecisionDetail(DecisionRead):

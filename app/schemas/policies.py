@@ -8,11 +8,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, StringConstraints, Tag, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from app.ml.features import FEATURE_NAMES, UFS
 from app.ml.policy import OPERATORS, VALUELESS
-from app.schemas.common import ReadModel, RequestModel
+from app.schemas.common import Page, ReadModel, RequestModel
 from app.schemas.types import NO_CONTROL_CHARACTERS
 
 RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
@@ -134,7 +143,26 @@ class ReviewBand(RequestModel):
     above: float = Field(ge=0, le=1, description="... up to (not including) threshold + above")
 
 
+EXAMPLE_POLICY = {
+    "name": "conservative",
+    "rules": [
+        {"id": "bankruptcy", "action": "block",
+         "label": {"en": "Bankruptcy filing on the Serasa report", "pt-BR": "Falência requerida no Serasa"},
+         "when": {"all": [{"field": "bankruptcy_count", "op": ">", "value": 0}]}},
+        {"id": "over-limit", "action": "review",
+         "label": {"en": "Order above 1.5x the credit limit", "pt-BR": "Pedido acima de 1,5x o limite"},
+         "when": {"any": [{"field": "amount_to_limit", "op": ">", "value": 1.5},
+                          {"field": "limit_amount", "op": "missing"}]}},
+    ],
+    "operating_point": {"strategy": "max_false_bill_rate", "value": 0.02},
+    "review_band": {"below": 0.05, "above": 0.05},
+}
+
+
 class PolicyCreate(RequestModel):
+    model_config = {"extra": "forbid", "str_strip_whitespace": True,
+                    "json_schema_extra": {"examples": [EXAMPLE_POLICY]}}
+
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=NO_CONTROL_CHARACTERS)]
     rules: list[Rule] = Field(default_factory=list, max_length=100)
     operating_point: OperatingPoint = Field(default_factory=OperatingPoint)
@@ -167,3 +195,55 @@ class PolicyRead(ReadModel):
     model_version: int | None = Field(description="the active model the threshold is computed for")
     created_at: datetime
     activated_at: datetime | None
+
+
+class PolicyPage(Page[PolicyRead]):
+    """A page of the company's policy versions, newest first."""
+
+
+class SimulationRequest(RequestModel):
+    """What to backtest: a policy (inline or a stored version), a model and labelled orders."""
+
+    model_config = {"extra": "forbid", "json_schema_extra": {"examples": [{"policy_version": 1}]}}
+
+    policy: PolicyCreate | None = Field(default=None, description="a policy to try without storing it")
+    policy_version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = None
+    model_version: Annotated[int, Field(ge=1, le=2**31 - 1, strict=True)] | None = Field(
+        default=None, description="default: the active version")
+    dataset_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9-]{1,64}$")] | None = Field(
+        default=None, description="a valid dataset with recorded statuses; default: the model's hold-out orders")
+
+    @model_validator(mode="after")
+    def _one_policy(self) -> SimulationRequest:
+        if (self.policy is None) == (self.policy_version is None):
+            raise ValueError("send exactly one of policy and policy_version")
+        return self
+
+
+class Counts(BaseModel):
+    bill: int = 0
+    block: int = 0
+    review: int = 0
+
+
+class SimulationFigures(BaseModel):
+    """What the policy would have decided on the orders, against what the company recorded."""
+
+    threshold: float
+    counts: Counts
+    confusion: dict[Literal["billed", "blocked"], Counts] = Field(
+        description="rows: the recorded status; columns: the simulated decision")
+    cost: float = Field(description="BRL: cost_wrong_bill x amounts of recorded-blocked orders billed + "
+                                    "cost_wrong_block x amounts of recorded-billed orders blocked (1 and 1 "
+                                    "unless the operating point is `costs`); orders sent to review cost nothing")
+    rule_hits: dict[str, int] = Field(description="orders each rule matched (whether it decided them or not)")
+    decided_by_rules: int
+
+
+class SimulationRead(SimulationFigures):
+    orders: int
+    model_version: int
+    dataset_id: str
+    sample: Literal["dataset", "holdout"]
+    active: SimulationFigures = Field(description="the same figures for the active policy, or the model alone")
+    seconds: dict[str, float] = Field(description="features, and scoring + rules")

@@ -22,7 +22,7 @@ __all__ = ["ApiToken", "Company"]
 
 def company_state(company: Company) -> CompanyState:
     return CompanyState(company.id, company.name, company.email, company.is_active, company.auto_activate_models,
-                        company.active_model_id, company.data_version, company.created_at)
+                        company.active_model_id, company.data_version, company.created_at, company.active_policy_id)
 
 
 async def register(

@@ -160,7 +160,7 @@ class DecisionLog:
             covered = list(self._closed_segments)
         try:
             async with transaction(self.sessions) as session:
-                await insert_records(session, batch, skip_existing=False)
+                await insert_records(session, batch, skip_existing=True)
         except BaseException as exc:
             self._pending[:0] = batch
             for record in batch:
@@ -204,12 +204,17 @@ class DecisionLog:
 
 
 async def insert_records(session: AsyncSession, records: list[LogRecord], *, skip_existing: bool) -> int:
+    """Insert the decisions (and their audit events). A decision id already stored is skipped: a
+    replayed journal, or the same request decided the same way by another replica (decision ids
+    are derived from the request, app/services/decisions.py). A decision of an order decided before
+    names the one it supersedes."""
     if skip_existing and records:
         ids = [r.decision["id"] for r in records]
         existing = set(await session.scalars(select(Decision.id).where(Decision.id.in_(ids))))
         records = [r for r in records if r.decision["id"] not in existing]
     if not records:
         return 0
+    await _fill_supersedes(session, records)
     await session.execute(insert(Decision.__table__), [r.decision for r in records])
     events = [r.audit for r in records if r.audit is not None]
     if events:
@@ -236,3 +241,30 @@ def _read_segment(path: Path) -> list[LogRecord]:
         except (orjson.JSONDecodeError, KeyError, ValueError):
             logger.error("unreadable journal line skipped", extra={"segment": str(path)})  # a torn last write
     return records
+
+
+NEWER_COLUMNS = ("decided_by", "policy_version", "request_digest", "supersedes")
+
+
+async def _fill_supersedes(session: AsyncSession, records: list[LogRecord]) -> None:
+    """Set `supersedes` where the deciding process did not know the order's previous decision
+    (made by another replica, or before a restart): the latest stored one, or an earlier record of
+    the same batch."""
+    wanted: dict[str, set[str]] = {}
+    for record in records:
+        for column in NEWER_COLUMNS:  # a journal written before these columns existed
+            record.decision.setdefault(column, None)
+        if record.decision.get("supersedes") is None:
+            wanted.setdefault(record.decision["company_id"], set()).add(record.decision["order_id"])
+    latest: dict[tuple[str, str], str] = {}
+    for company_id, order_ids in wanted.items():
+        query = (select(Decision.order_id, Decision.id)
+                 .where(Decision.company_id == company_id, Decision.order_id.in_(sorted(order_ids)))
+                 .order_by(Decision.created_at, Decision.id))
+        for order_id, decision_id in await session.execute(query):
+            latest[(company_id, order_id)] = decision_id
+    for record in records:
+        key = (record.decision["company_id"], record.decision["order_id"])
+        if record.decision.get("supersedes") is None and latest.get(key) not in (None, record.decision["id"]):
+            record.decision["supersedes"] = latest[key]
+        latest[key] = record.decision["id"]

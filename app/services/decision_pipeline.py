@@ -29,7 +29,7 @@ from app.ml.explain import missing_features, reasons
 from app.ml.features import FEATURE_NAMES
 from app.ml.live import CustomerSnapshot, is_empty, live_features
 from app.ml.model import BILL, BLOCK
-from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead
+from app.schemas.decisions import DecisionRead, DecisionRequest, ReasonRead, RuleHit
 from app.services import audit
 from app.services.customer_data import with_context
 from app.services.decision_log import LogRecord
@@ -53,6 +53,9 @@ class Verdict:
     decision: str
     threshold: float
     decided_by: str = "model"
+    rules: tuple = ()
+    """The policy's rules that matched the order (app/ml/policy.py CompiledRule), in order."""
+    policy_version: int | None = None
 
 
 class Policy(Protocol):
@@ -61,12 +64,15 @@ class Policy(Protocol):
 
 class ModelThreshold:
     """Block when the calibrated probability reaches the model's threshold (chosen at training,
-    on the calibrated scale)."""
+    on the calibrated scale): a company without an active credit policy."""
 
     def apply(self, model: LoadedModel, rows: Sequence[FeatureRow], scores: Scores) -> list[Verdict]:
         threshold = model.threshold
         block, bill = Verdict(BLOCK, threshold), Verdict(BILL, threshold)
         return [block if p >= threshold else bill for p in scores.probability.tolist()]
+
+
+MODEL_THRESHOLD = ModelThreshold()
 
 
 def features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now: datetime) -> FeatureRow:
@@ -99,33 +105,49 @@ def calibrate(model: LoadedModel, raw: np.ndarray) -> np.ndarray:
 
 
 def result(request: DecisionRequest, row: FeatureRow, model: LoadedModel, probability: float,
-           contributions: np.ndarray, verdict: Verdict, lang: str, now: datetime) -> DecisionRead:
-    """Stage 4: the response of one order, with the reasons that pushed towards its verdict."""
-    why = reasons(row, contributions, model.scorer.feature_names, verdict.decision, lang, reference=model.reference)
+           contributions: np.ndarray, verdict: Verdict, lang: str, now: datetime, *, decision_id: str | None = None,
+           supersedes: str | None = None) -> DecisionRead:
+    """Stage 4: the response of one order, with the reasons that pushed towards its verdict (a
+    deciding rule's label first)."""
+    why = reasons(row, contributions, model.scorer.feature_names, _towards(verdict, probability), lang,
+                  reference=model.reference)
     base = float(contributions[-1])
     margin = float(contributions.sum())
     shown = [ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), share=r.share,
                         direction=r.direction, percentile=r.percentile, text=r.text) for r in why]
+    hits = [RuleHit(id=rule.id, label=rule.label[lang], action=rule.action) for rule in verdict.rules]
+    if verdict.decided_by == "rule":
+        shown.insert(0, ReasonRead(feature=f"rule:{hits[0].id}", value=None, contribution=0.0, text=hits[0].label))
     return DecisionRead(
-        decision_id=new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
+        decision_id=decision_id or new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
         decision=verdict.decision, probability_block=round(probability, 6), threshold=verdict.threshold,
         model_version=model.version, base_value=round(base, 6), margin=round(margin, 6),
         other_contributions=round(margin - base - sum(r.contribution for r in why), 6), reasons=shown,
         missing_features=missing_features(row), created_at=now.replace(tzinfo=UTC),
+        decided_by=verdict.decided_by, rules=hits, policy_version=verdict.policy_version, supersedes=supersedes,
     )
 
 
+def _towards(verdict: Verdict, probability: float) -> str:
+    """Which way the shown reasons pushed: the verdict's, or for a review where the model leaned."""
+    if verdict.decision in (BILL, BLOCK):
+        return verdict.decision
+    return BLOCK if probability >= verdict.threshold else BILL
+
+
 def record(principal: Principal, requests: Sequence[DecisionRequest], rows: Sequence[FeatureRow],
-           results: Sequence[DecisionRead], models: Sequence[LoadedModel]) -> list[LogRecord]:
+           results: Sequence[DecisionRead], models: Sequence[LoadedModel],
+           digests: Sequence[str | None] | None = None) -> list[LogRecord]:
     """Stage 5: the stored decisions, and one audit event for the request."""
+    digests = digests or [None] * len(requests)
     records = [LogRecord(_decision_values(principal, *parts))
-               for parts in zip(requests, rows, results, models, strict=True)]
+               for parts in zip(requests, rows, results, models, digests, strict=True)]
     records[0].audit = _audit_values(principal, results)
     return records
 
 
 def _decision_values(principal: Principal, request: DecisionRequest, row: FeatureRow, result: DecisionRead,
-                     model: LoadedModel) -> dict:
+                     model: LoadedModel, digest: str | None) -> dict:
     return {
         "id": result.decision_id, "company_id": principal.company.id, "model_id": model.model_id,
         "model_version": model.version, "customer_id": result.customer_id, "order_id": result.order_id,
@@ -134,8 +156,10 @@ def _decision_values(principal: Principal, request: DecisionRequest, row: Featur
         "features": {name: row.get(name) for name in FEATURE_NAMES},
         "reasons": {"reasons": [r.__dict__.copy() for r in result.reasons],  # = model_dump(), ~1.5 µs less each
                     "missing_features": result.missing_features, "base_value": result.base_value,
-                    "margin": result.margin, "other_contributions": result.other_contributions},
-        "created_at": result.created_at,
+                    "margin": result.margin, "other_contributions": result.other_contributions,
+                    "rules": [hit.__dict__.copy() for hit in result.rules]},
+        "created_at": result.created_at, "decided_by": result.decided_by, "policy_version": result.policy_version,
+        "supersedes": result.supersedes, "request_digest": digest,
     }
 
 

@@ -22,6 +22,8 @@ from app.schemas.decisions import DecisionRead, DecisionRequest
 from app.services import decision_pipeline as stage
 from app.services.customer_data import CustomerDataCache
 from app.services.decision_log import DecisionLog
+from app.services.idempotency import Recent, RecentDecisions, decision_key, request_digest
+from app.services.policy_book import PolicyBook
 from app.services.scoring import LoadedModel, ModelCache
 
 __all__ = ["Decision", "DecisionEngine"]
@@ -44,25 +46,60 @@ class DecisionEngine:
     models: ModelCache
     customers: CustomerDataCache
     log: DecisionLog
-    policy: stage.Policy = field(default_factory=stage.ModelThreshold)
+    policies: PolicyBook
+    recent: RecentDecisions = field(default_factory=RecentDecisions)
 
-    async def decide(self, principal: Principal, requests: Sequence[DecisionRequest], lang: str) -> list[DecisionRead]:
-        """Decide every request (one vectorised scoring per model), store and audit them."""
+    async def decide(self, principal: Principal, requests: Sequence[DecisionRequest],
+                     lang: str) -> tuple[list[DecisionRead], bool]:
+        """Decide every request (one vectorised scoring per model), store and audit them; a request
+        this process already decided the same way gets its stored decision back. Returns the
+        results and whether all of them are such repeats (nothing stored)."""
+        digests = [request_digest(r, lang) for r in requests]
+        known = [self.recent.get(principal.company.id, r.order.order_id) for r in requests]
+        repeats = {i: entry for i, entry in enumerate(known) if entry is not None and entry.digest == digests[i]}
+        if len(repeats) == len(requests):
+            return [DecisionRead.model_validate_json(entry.response) for entry in repeats.values()], True
+        first_of: dict[tuple[str, str], int] = {}  # the same request twice in one batch is decided once
+        fresh = [i for i in range(len(requests)) if i not in repeats
+                 and first_of.setdefault((requests[i].order.order_id, digests[i]), i) == i]
+        decided = dict(zip(fresh, await self._decide(fresh, requests, digests, known, principal, lang), strict=True))
+        results = []
+        for i, request in enumerate(requests):
+            if i in repeats:
+                results.append(DecisionRead.model_validate_json(repeats[i].response))
+            else:
+                results.append(decided[first_of[(request.order.order_id, digests[i])]])
+        return results, False
+
+    async def _decide(self, positions: Sequence[int], all_requests: Sequence[DecisionRequest],
+                      all_digests: Sequence[str], known: Sequence[Recent | None], principal: Principal,
+                      lang: str) -> list[DecisionRead]:
+        """Decide the requests at `positions` (their index in the request, for error messages)."""
+        requests = [all_requests[i] for i in positions]
+        digests = [all_digests[i] for i in positions]
+        previous = [known[i] for i in positions]
         now = utcnow().replace(tzinfo=None)
         models = await self._models_for(principal, requests)
         stored = await self.customers.get(principal.company.id, principal.company.data_version,
                                           sorted({r.order.customer_id for r in requests}))
-        rows = [stage.features(i, r, stored[r.order.customer_id], now) for i, r in enumerate(requests)]
+        rows = [stage.features(position, r, stored[r.order.customer_id], now)
+                for position, r in zip(positions, requests, strict=True)]
         results: list[DecisionRead | None] = [None] * len(requests)
-        for model, indexes in _groups(models):
+        groups = _groups(models)
+        policy = await self.policies.for_company(principal, [model for model, _ in groups])
+        for model, indexes in groups:
             group = [rows[i] for i in indexes]
             scores = stage.score(model, group)
-            verdicts = self.policy.apply(model, group, scores)
+            verdicts = policy.apply(model, group, scores)
             probabilities = scores.probability.tolist()
             for k, i in enumerate(indexes):
+                decision_id = decision_key(principal, requests[i], digests[i], model, verdicts[k].policy_version)
                 results[i] = stage.result(requests[i], rows[i], model, probabilities[k], scores.contributions[k],
-                                          verdicts[k], lang, now)
-        await self.log.write(stage.record(principal, requests, rows, results, models))
+                                          verdicts[k], lang, now, decision_id=decision_id,
+                                          supersedes=None if previous[i] is None else previous[i].decision_id)
+        await self.log.write(stage.record(principal, requests, rows, results, models, digests))
+        for request, digest, result in zip(requests, digests, results, strict=True):
+            self.recent.put(principal.company.id, request.order.order_id, digest, result)
         count_decisions(results)  # type: ignore[arg-type]
         return results  # type: ignore[return-value]
 

@@ -106,7 +106,7 @@ def test_decision_examples_use_the_demo_customer_ids(spec):
 
 def test_statuses_and_kinds_are_named_enums(spec):
     enums = {name: schema["enum"] for name, schema in spec["components"]["schemas"].items() if "enum" in schema}
-    assert enums["BillingDecision"] == ["bill", "block"]
+    assert enums["BillingDecision"] == ["bill", "block", "review"]  # review: companies whose policy asks it
     assert set(enums["DatasetStatus"]) >= {"receiving", "validating", "valid", "invalid", "trained"}
     assert enums["JobStatus"] == ["queued", "running", "succeeded", "failed"]
     assert set(enums["Kind"]) == {"customers", "credit_limits", "serasa_reports", "orders"}

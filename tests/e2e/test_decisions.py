@@ -167,9 +167,11 @@ async def test_list_filter_paginate_and_audit(trained, demo_frames):
 
 async def test_activation_switches_the_model_in_memory(trained, demo_frames):
     await trained.activate(1)
-    assert (await trained.decide(an_order(demo_frames)))["model_version"] == 1
+    assert (await trained.decide(an_order(demo_frames, order_id="ACT-1")))["model_version"] == 1
     await trained.activate(2)
-    assert (await trained.decide(an_order(demo_frames)))["model_version"] == 2
+    assert (await trained.decide(an_order(demo_frames, order_id="ACT-2")))["model_version"] == 2
+    # the same order and request again is a repeat: its stored decision, whatever model is active now
+    assert (await trained.decide(an_order(demo_frames, order_id="ACT-1")))["model_version"] == 1
 
 
 async def test_decisions_stored_before_shares_still_read(app, trained, demo_frames):

@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from app.errors import error_entries
 from app.ml.features import FEATURE_NAMES
-from app.ml.policy import compile_rules, first_match, rule_matches
+from app.ml.policy import Rules, first_match, verdicts
 from app.schemas.policies import PolicyCreate
 
 COL = {name: i for i, name in enumerate(FEATURE_NAMES)}
@@ -28,8 +28,13 @@ def policy(*rules) -> PolicyCreate:
         {"id": f"r{i}", "action": action, "label": LABEL, "when": when} for i, (action, when) in enumerate(rules)]})
 
 
-def compiled(p: PolicyCreate):
-    return compile_rules(p.model_dump(by_alias=True, exclude_none=True)["rules"])
+def compiled(p: PolicyCreate) -> Rules:
+    return Rules.compile(p.model_dump(by_alias=True, exclude_none=True)["rules"])
+
+
+def rule_matches(rules: Rules, X: np.ndarray) -> np.ndarray:
+    """Match on full feature rows: the rules read their own columns of them."""
+    return rules.matches(X[:, [COL[f] for f in rules.fields]])
 
 
 @pytest.mark.parametrize(("op", "value", "expected"), [
@@ -82,3 +87,20 @@ def test_bad_policies_name_the_rule_index_and_field():
     assert "unknown field 'nope'" in errors["rules.0.when.any.0.field"]
     duplicate = validation_errors({"name": "p", "rules": [rule, rule]})
     assert duplicate == {"rules": "Value error, rule 1 repeats the id 'a' of rule 0"}
+
+
+def test_the_rules_matrix_holds_only_the_fields_they_read():
+    rules = compiled(policy(("block", {"all": [{"field": "bankruptcy_count", "op": ">", "value": 0},
+                                               {"field": "amount", "op": ">=", "value": 10}]})))
+    assert rules.fields == ("bankruptcy_count", "amount")
+    X = rules.matrix([{"bankruptcy_count": 1, "amount": 50.0, "tenure_days": 9.0}, {"amount": None}])
+    assert X.shape == (2, 2) and X[0].tolist() == [1.0, 50.0] and np.isnan(X[1]).all()
+
+
+def test_verdicts_rule_first_then_the_model_and_its_review_band():
+    first = np.array([1, -1, -1, -1, -1])
+    p = np.array([0.9, 0.9, 0.52, 0.47, 0.1])
+    assert verdicts(first, ["block", "bill"], p, 0.5, None).tolist() == ["bill", "block", "block", "bill", "bill"]
+    # band [0.45, 0.55): .52 and .47 go to an analyst; a rule still decides its row
+    assert verdicts(first, ["block", "bill"], p, 0.5, (0.05, 0.05)).tolist() == [
+        "bill", "block", "review", "review", "bill"]
