@@ -113,12 +113,14 @@ async def list_decisions(
     engine: DecisionsDep,
     page: PageParams,
     customer_id: Filter = None,
+    order_id: Filter = None,
     decision: BillingDecision | None = None,
     since: Since = None,
     until: Until = None,
 ) -> DecisionPage:
-    """Newest first; filter by customer, by decision and by time (`since` inclusive, `until`
-    exclusive)."""
-    filters = DecisionFilter(customer_id=customer_id, decision=decision, since=since, until=until)
+    """Newest first; filter by customer, by order (every decision of an order: the latest names
+    the one it supersedes), by decision (`review` lists the orders waiting for an analyst) and by
+    time (`since` inclusive, `until` exclusive)."""
+    filters = DecisionFilter(customer_id=customer_id, order_id=order_id, decision=decision, since=since, until=until)
     rows, next_cursor = await service.list_page(session, engine, principal, filters, page)
     return DecisionPage(items=[_read(d) for d in rows], next_cursor=next_cursor)

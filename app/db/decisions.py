@@ -48,11 +48,14 @@ def company_decisions(
     company_id: str,
     *,
     customer_id: str | None = None,
+    order_id: str | None = None,
     decision: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Select:
     query = select(Decision).where(Decision.company_id == company_id)
+    if order_id is not None:
+        query = query.where(Decision.order_id == order_id)
     if customer_id is not None:
         query = query.where(Decision.customer_id == customer_id)
     if decision is not None:

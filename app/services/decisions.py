@@ -32,6 +32,7 @@ __all__ = ["Decision", "DecisionEngine"]
 @dataclass(frozen=True)
 class DecisionFilter:
     customer_id: str | None = None
+    order_id: str | None = None
     decision: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -164,5 +165,6 @@ async def list_page(session: AsyncSession, engine: DecisionEngine, principal: Pr
                     page: PageRequest) -> tuple[list[Decision], str | None]:
     await engine.log.flush()
     query = decisions_db.company_decisions(principal.company.id, customer_id=filters.customer_id,
+                                           order_id=filters.order_id,
                                            decision=filters.decision, since=filters.since, until=filters.until)
     return await fetch_page(session, query, decisions_db.PAGE_KEYS, page)
