@@ -1,9 +1,9 @@
 """Replicas proven together: two API processes and one `creditgate worker` on one PostgreSQL and
 one broker. Uploads and decisions are spread over both APIs, and each API is SIGKILLed once in the
 middle (B while batches are uploaded, A while decisions are made), then started again. Then:
-every acknowledged batch is stored once, every decision answered 201 is stored, a version
-activated through one API is what the other uses on its next request, and a token revoked through
-one API is refused by the other within AUTH_CACHE_SECONDS."""
+every acknowledged batch is stored once, every decision answered 201 is stored, a version (and a
+credit policy) activated through one API is what the other uses on its next request, and a token
+revoked through one API is refused by the other within AUTH_CACHE_SECONDS."""
 
 from __future__ import annotations
 
@@ -266,8 +266,24 @@ async def activation_reaches_the_other_api(spread: Spread, apis: list[AppProcess
         response = await http.post(f"{api.url}/v1/decisions", json=order, headers=headers)
         assert response.status_code == 201 and response.json()["model_version"] == 1, response.text
     assert (await http.post(f"{apis[0].url}/v1/models/2/activate", headers=headers)).status_code == 200
+    order["order"]["order_id"] = "ACT-2"  # ACT-1 again would be a repeat: its stored decision
     response = await http.post(f"{apis[1].url}/v1/decisions", json=order, headers=headers)
     assert response.status_code == 201 and response.json()["model_version"] == 2, response.text
+
+    # a credit policy activated through A decides B's next order
+    policy = {"name": "stop everything", "rules": [{
+        "id": "freeze", "action": "block", "label": {"en": "Billing frozen", "pt-BR": "Faturamento congelado"},
+        "when": {"all": [{"field": "amount", "op": ">=", "value": 0}]}}]}
+    created = await http.post(f"{apis[0].url}/v1/policies", json=policy, headers=headers)
+    assert created.status_code == 201, created.text
+    activated = await http.post(f"{apis[0].url}/v1/policies/{created.json()['version']}/activate", headers=headers)
+    assert activated.status_code == 200, activated.text
+    order["order"]["order_id"] = "ACT-3"
+    response = await http.post(f"{apis[1].url}/v1/decisions", json=order, headers=headers)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert (body["decision"], body["decided_by"], body["policy_version"]) == ("block", "rule", 1), body
+    assert body["reasons"][0]["text"] == "Billing frozen"
 
 
 async def revocation_reaches_the_other_api(spread: Spread, apis: list[AppProcess], headers) -> float:
