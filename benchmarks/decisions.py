@@ -1,5 +1,11 @@
 """Decision latency (one connection, server-side) and throughput (16 and 64 connections),
-against a bare FastAPI endpoint that only runs `inplace_predict` on the same model."""
+against a bare FastAPI endpoint that only runs `inplace_predict` on the same model; the same with
+a credit policy active (rules + operating point + review band), the policy step alone, batches of
+100 and 500 orders, and a backtest's scoring + rules rate.
+
+Every request carries order ids never sent before (`@ID@` in a body is replaced per request, by
+this process or by wrk's Lua script): a repeated order id with the same request is an idempotent
+repeat, answered from memory, which is not what these rows measure."""
 
 from __future__ import annotations
 
@@ -22,9 +28,17 @@ from app.demo import generate
 from benchmarks.common import cpu_seconds, ensure_wrk, save, server, table
 
 TIMING = re.compile(r"dur=([0-9.]+)")
+ID = "@ID@"
+_ID = re.compile(re.escape(ID).encode())
 
 
-async def prepare(url: str, customers: int, orders: int) -> tuple[str, list[str]]:
+def fresh_ids(body: bytes, prefix: str) -> bytes:
+    """`body` with each `@ID@` replaced by an order id never used before."""
+    count = iter(range(1 << 62))
+    return _ID.sub(lambda _: f"{prefix}-{next(count)}".encode(), body)
+
+
+async def prepare(url: str, customers: int, orders: int) -> tuple[str, list[str], str]:
     data = generate(customers=customers, orders=orders, seed=21)
     async with CreditGateClient(url, timeout=600) as api:
         body = await api.register("Benchmark Distribuidora", f"bench-{uuid.uuid4().hex[:8]}@example.com")
@@ -32,7 +46,54 @@ async def prepare(url: str, customers: int, orders: int) -> tuple[str, list[str]
         await api.upload_frames(dataset["id"], data.frames(), concurrency=4)
         status = await api.wait_for_dataset(dataset["id"], ("trained", "failed", "invalid"), timeout=1800)
         assert status["status"] == "trained", status
-    return body["access_token"]["token"], data.customers["customer_id"].to_list()
+    return body["access_token"]["token"], data.customers["customer_id"].to_list(), dataset["id"]
+
+
+async def with_policy(url: str, headers: dict, dataset_id: str) -> dict:
+    """Backtest the example policy on the whole dataset (scoring + rules rate), then activate it."""
+    from app.schemas.policies import EXAMPLE_POLICY
+
+    async with CreditGateClient(url, token=headers["Authorization"].split()[1], timeout=600) as api:
+        simulated = await api.request("POST", "/v1/policies/simulate",
+                                      json={"policy": EXAMPLE_POLICY, "dataset_id": dataset_id})
+        created = await api.request("POST", "/v1/policies", json=EXAMPLE_POLICY)
+        await api.request("POST", f"/v1/policies/{created['version']}/activate")
+    seconds = simulated["seconds"]["scoring_and_rules"]
+    return {"orders": simulated["orders"], "features_s": simulated["seconds"]["features"],
+            "scoring_and_rules_s": seconds, "orders_per_s": round(simulated["orders"] / max(seconds, 1e-9)),
+            "counts": simulated["counts"]}
+
+
+def policy_step(samples: int = 20_000) -> dict:
+    """In-process cost of the policy stage for one decision: the example policy's rules, operating
+    point and review band (RulesPolicy.apply) against the model's threshold alone (p50 of each)."""
+    import statistics
+    from types import SimpleNamespace
+
+    from app.db.policies import Policy
+    from app.ml.features import FEATURE_NAMES
+    from app.schemas.policies import EXAMPLE_POLICY
+    from app.services.decision_pipeline import MODEL_THRESHOLD, Scores
+    from app.services.policy_book import LoadedPolicy, RulesPolicy
+
+    rng = np.random.default_rng(3)
+    policy = RulesPolicy(LoadedPolicy.of(Policy(id="p", version=1, body=EXAMPLE_POLICY)), {"m": 0.4})
+    model = SimpleNamespace(model_id="m", threshold=0.4)
+    rows = [{name: float(v) for name, v in zip(FEATURE_NAMES, rng.uniform(0, 3, len(FEATURE_NAMES)), strict=True)}
+            for _ in range(256)]
+    scores = [Scores(np.array([p]), np.zeros((1, len(FEATURE_NAMES) + 1))) for p in rng.uniform(0, 1, 256)]
+
+    def median_us(stage) -> float:
+        times = []
+        for n in range(samples):
+            row, score = [rows[n % 256]], scores[n % 256]
+            started = time.perf_counter()
+            stage.apply(model, row, score)
+            times.append(time.perf_counter() - started)
+        return round(statistics.median(times) * 1e6, 2)
+
+    median_us(policy), median_us(MODEL_THRESHOLD)  # warm up
+    return {"policy_p50_us": median_us(policy), "model_threshold_p50_us": median_us(MODEL_THRESHOLD)}
 
 
 def order_bodies(customer_ids: list[str], count: int, *, every_customer: bool = False) -> list[bytes]:
@@ -41,7 +102,7 @@ def order_bodies(customer_ids: list[str], count: int, *, every_customer: bool = 
     bodies = []
     for n in range(len(customer_ids) if every_customer else count):
         customer = customer_ids[n] if every_customer else rng.choice(customer_ids)
-        order = {"order_id": f"B{n}", "customer_id": customer,
+        order = {"order_id": ID, "customer_id": customer,
                  "amount": round(rng.uniform(500, 80_000), 2), "payment_terms_days": rng.choice([14, 28, 30, 45])}
         bodies.append(json.dumps({"order": order}).encode())
     return bodies
@@ -51,8 +112,10 @@ async def latency(url: str, path: str, bodies: list[bytes], headers: dict, warmu
     """Sequential requests on one connection; server-side time from the Server-Timing header when
     the server sends it, else client round-trip."""
     server_ms, client_ms = [], []
+    run = uuid.uuid4().hex[:8]
     async with httpx.AsyncClient(base_url=url, headers=headers | {"content-type": "application/json"}) as http:
         for n, body in enumerate(bodies):
+            body = fresh_ids(body, f"{run}-{n}")
             started = time.perf_counter()
             response = await http.post(path, content=body)
             elapsed = (time.perf_counter() - started) * 1000
@@ -83,6 +146,7 @@ async def warm_every_worker(url: str, bodies: list[bytes], headers: dict, connec
         while slow >= len(bodies) / 100 and passes < max_passes:
             passes, slow = passes + 1, 0
             for body in bodies:
+                body = fresh_ids(body, f"warm-{passes}-{uuid.uuid4().hex[:8]}")
                 match = TIMING.search((await http.post("/v1/decisions", content=body)).headers.get("server-timing", ""))
                 slow += match is None or float(match.group(1)) > 5
     return {"passes_on_new_connections": passes, "last_pass_over_5_ms": slow, "requests_per_pass": len(bodies)}
@@ -95,14 +159,26 @@ def _p(values: list[float], q: float) -> float:
 WRK_SCRIPT = """
 local bodies = {}
 local n = 0
+local sent = 0
+local prefix = ""
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 init = function(args)
+  prefix = args[2] .. "-" .. tostring(wrk.thread:get("tid")) .. "-"
   local f = io.open(args[1], "r")
   for line in f:lines() do bodies[#bodies + 1] = line end
   f:close()
 end
+local function fresh()
+  sent = sent + 1
+  return prefix .. sent
+end
 request = function()
   n = n % #bodies + 1
-  return wrk.format("POST", nil, nil, bodies[n])
+  return wrk.format("POST", nil, nil, (string.gsub(bodies[n], "@ID@", fresh)))
 end
 """
 
@@ -121,7 +197,7 @@ def throughput(url: str, path: str, bodies: list[bytes], headers: dict, pid: int
         before = cpu_seconds(pid)
         result = subprocess.run(
             [wrk, "-t", "2" if connections > 1 else "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
-             *header_args, "-s", str(script), url + path, "--", str(data)],
+             *header_args, "-s", str(script), url + path, "--", str(data), uuid.uuid4().hex[:8]],
             capture_output=True, text=True, check=True,
         )
         cpu = cpu_seconds(pid) - before
@@ -214,7 +290,7 @@ def run(quick: bool = False) -> None:
         upgrade(env["CREDITGATE_DATABASE_URL"])
         results: dict = {"dataset": {"customers": customers, "orders": orders}}
         with server("app.main:create_app", env) as (url, pid):
-            token, customer_ids = asyncio.run(prepare(url, customers, orders))
+            token, customer_ids, dataset_id = asyncio.run(prepare(url, customers, orders))
             headers = {"Authorization": f"Bearer {token}"}
             bodies = order_bodies(customer_ids, n_latency)
             # First decision of each customer: its history is read and reduced to a snapshot (cold).
@@ -225,7 +301,15 @@ def run(quick: bool = False) -> None:
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
                 "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, c, seconds) for c in (16, 64)],
                 "batch": batch_throughput(url, headers, customer_ids, 100, 10 if quick else 40),
+                "batch_500": batch_throughput(url, headers, customer_ids, 500, 6 if quick else 20),
             }
+            results["policy"] = {"simulate": asyncio.run(with_policy(url, headers, dataset_id))}
+            results["creditgate_with_policy"] = {
+                "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
+                "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, 16, seconds)],
+                "batch_500": batch_throughput(url, headers, customer_ids, 500, 6 if quick else 20),
+            }
+        results["policy"]["step"] = policy_step()
         with server("app.main:create_app", env, workers=2) as (url, pid):
             warm = asyncio.run(warm_every_worker(url, order_bodies(customer_ids, 0, every_customer=True), headers))
             results["creditgate_2_workers"] = {
@@ -249,7 +333,9 @@ def run(quick: bool = False) -> None:
 def report(results: dict) -> None:
     ours, bare = results["creditgate"], results["bare_inplace_predict"]
     rows = []
-    for label, block in (("creditgate /v1/decisions", ours), ("bare inplace_predict", bare)):
+    with_policy = results["creditgate_with_policy"]
+    for label, block in (("creditgate /v1/decisions", ours), ("with a credit policy", with_policy),
+                         ("bare inplace_predict", bare)):
         lat = block["latency_1_connection"]
         rows.append([label, "1", "1", lat.get("server_p50_ms", "-"), lat.get("server_p99_ms", "-"),
                      lat["client_p50_ms"], lat["client_p99_ms"], "-", "-"])
@@ -266,11 +352,19 @@ def report(results: dict) -> None:
     ratio = [o["cpu_ms_per_request"] / b["cpu_ms_per_request"]
              for o, b in zip(ours["throughput"], bare["throughput"], strict=True) if b.get("cpu_ms_per_request")]
     results["cpu_ratio_vs_bare"] = [round(r, 2) for r in ratio]
-    cold, batch, explain = ours["first_decision_of_a_customer"], ours["batch"], results["explain_one_row"]
+    cold, explain = ours["first_decision_of_a_customer"], results["explain_one_row"]
     print(f"first decision of a customer (history read from the database): server p50 "
           f"{cold.get('server_p50_ms')} ms, p99 {cold.get('server_p99_ms')} ms")
-    print(f"batch of {batch['orders_per_batch']} orders, 1 connection: p50 {batch['client_p50_ms']} ms "
-          f"({batch['decisions_per_s']:,} decisions/s)")
+    for label, block in (("", ours), (" with a credit policy", results["creditgate_with_policy"])):
+        for one in ([block["batch"]] if "batch" in block else []) + [block["batch_500"]]:
+            print(f"batch of {one['orders_per_batch']} orders{label}, 1 connection: server p50 "
+                  f"{one.get('server_p50_ms')} ms, p99 {one.get('server_p99_ms')} ms; client p50 "
+                  f"{one['client_p50_ms']} ms ({one['decisions_per_s']:,} decisions/s) (goal for 500: <= 50 ms)")
+    step, simulate = results["policy"]["step"], results["policy"]["simulate"]
+    print(f"policy step per decision (in process): p50 {step['policy_p50_us']} us with the example policy, "
+          f"{step['model_threshold_p50_us']} us with the model's threshold alone (goal <= 100 us)")
+    print(f"backtest of {simulate['orders']:,} orders: scoring + rules {simulate['scoring_and_rules_s']} s "
+          f"({simulate['orders_per_s']:,} orders/s, goal >= 100,000), features {simulate['features_s']} s")
     print(f"one row, {explain['trees']} trees: score (probability + TreeSHAP) {explain['score_us']} us, "
           f"XGBoost DMatrix + predict + pred_contribs {explain['xgboost_dmatrix_predict_contribs_us']} us")
     print(f"CPU per request vs bare endpoint: {', '.join(f'{r:.2f}x' for r in ratio)} (goal <= 3x)")

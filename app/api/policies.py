@@ -61,7 +61,7 @@ async def deactivate_policy(principal: CurrentPrincipal, session: SessionDep) ->
     await service.deactivate(session, principal)
 
 
-@router.get("/{version}", response_model=PolicyRead, responses=problem_responses(401, 404, 422),
+@router.get("/{version:int}", response_model=PolicyRead, responses=problem_responses(401, 404, 422),
             summary="Read a credit policy version, with its threshold on the active model")
 async def read_policy(policy: OwnedPolicy, principal: CurrentPrincipal, session: SessionDep) -> PolicyRead:
     """The policy as stored, and the threshold its operating point gives on the company's active
@@ -69,7 +69,7 @@ async def read_policy(policy: OwnedPolicy, principal: CurrentPrincipal, session:
     return await _read(session, principal, policy)
 
 
-@router.post("/{version}/activate", response_model=PolicyRead, responses=problem_responses(401, 404, 409, 422),
+@router.post("/{version:int}/activate", response_model=PolicyRead, responses=problem_responses(401, 404, 409, 422),
              summary="Make a policy version the one decisions use")
 async def activate_policy(policy: OwnedPolicy, principal: CurrentPrincipal, session: SessionDep) -> PolicyRead:
     """Refused (409) when its threshold does not fit the active model's validation scores (every

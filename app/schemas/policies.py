@@ -92,23 +92,42 @@ def _state_codes(value: Any) -> Any:
 
 
 def _node_kind(node: Any) -> str:
-    keys = node if isinstance(node, dict) else vars(node)
+    """A group has `all` or `any`; anything else is validated as a condition (and refused there)."""
+    if isinstance(node, dict):
+        keys = node
+    elif isinstance(node, BaseModel):
+        keys = type(node).model_fields
+    else:
+        return "condition"
     return "group" if "all" in keys or "any" in keys else "condition"
 
 
-Node = Annotated[Annotated[Condition, Tag("condition")] | Annotated["Group", Tag("group")],
+class _OneJoin(RequestModel):
+    @model_validator(mode="after")
+    def _one_join(self) -> _OneJoin:
+        if (getattr(self, "all", None) is None) == (getattr(self, "any", None) is None):
+            raise ValueError("a condition group has exactly one of 'all' or 'any'")
+        return self
+
+
+class SubGroup(_OneJoin):
+    """Conditions joined by `all` or `any`, inside a rule's `when`. Two levels are the whole
+    nesting ("A and (B or C)"): a schema without recursion is one every client generator and
+    fuzzer can walk."""
+
+    all: list[Condition] | None = Field(default=None, min_length=1, max_length=50)
+    any: list[Condition] | None = Field(default=None, min_length=1, max_length=50)
+
+
+Node = Annotated[Annotated[Condition, Tag("condition")] | Annotated[SubGroup, Tag("group")],
                  Discriminator(_node_kind)]
 
 
-class Group(RequestModel):
+class Group(_OneJoin):
+    """A rule's `when`: conditions, or groups of conditions, joined by `all` or `any`."""
+
     all: list[Node] | None = Field(default=None, min_length=1, max_length=50)
     any: list[Node] | None = Field(default=None, min_length=1, max_length=50)
-
-    @model_validator(mode="after")
-    def _one_join(self) -> Group:
-        if (self.all is None) == (self.any is None):
-            raise ValueError("a condition group has exactly one of 'all' or 'any'")
-        return self
 
 
 class Rule(RequestModel):
@@ -120,9 +139,12 @@ class Rule(RequestModel):
 
 class OperatingPoint(RequestModel):
     strategy: Literal["max_f1", "target_recall", "max_false_bill_rate", "costs"] = "max_f1"
-    value: float | None = Field(default=None, gt=0, lt=1, description="target_recall / max_false_bill_rate")
-    cost_wrong_bill: float | None = Field(default=None, gt=0, description="costs: per BRL of a bad order billed")
-    cost_wrong_block: float | None = Field(default=None, gt=0, description="costs: per BRL of a good order blocked")
+    value: float | None = Field(default=None, gt=0, lt=1, strict=True,
+                                description="target_recall / max_false_bill_rate")
+    cost_wrong_bill: float | None = Field(default=None, gt=0, le=1e6, strict=True,
+                                          description="costs: per BRL of a bad order billed")
+    cost_wrong_block: float | None = Field(default=None, gt=0, le=1e6, strict=True,
+                                           description="costs: per BRL of a good order blocked")
 
     @model_validator(mode="after")
     def _parameters(self) -> OperatingPoint:
@@ -139,8 +161,8 @@ class OperatingPoint(RequestModel):
 
 
 class ReviewBand(RequestModel):
-    below: float = Field(ge=0, le=1, description="review probabilities from threshold - below ...")
-    above: float = Field(ge=0, le=1, description="... up to (not including) threshold + above")
+    below: float = Field(ge=0, le=1, strict=True, description="review probabilities from threshold - below ...")
+    above: float = Field(ge=0, le=1, strict=True, description="... up to (not including) threshold + above")
 
 
 EXAMPLE_POLICY = {

@@ -207,16 +207,27 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
     """Insert the decisions (and their audit events). A decision id already stored is skipped: a
     replayed journal, or the same request decided the same way by another replica (decision ids
     are derived from the request, app/services/decisions.py). A decision of an order decided before
-    names the one it supersedes."""
+    names the one it supersedes. The same id twice in `records` (two identical requests decided at
+    once, before either was remembered) is stored once, with both requests' audit events."""
+    unique: dict[str, LogRecord] = {}
+    repeated_events: list[tuple[str, dict]] = []
+    for record in records:
+        decision_id = record.decision["id"]
+        if decision_id not in unique:
+            unique[decision_id] = record
+        elif record.audit is not None:
+            repeated_events.append((decision_id, record.audit))
+    records = list(unique.values())
     if skip_existing and records:
         ids = [r.decision["id"] for r in records]
         existing = set(await session.scalars(select(Decision.id).where(Decision.id.in_(ids))))
-        records = [r for r in records if r.decision["id"] not in existing]
+        records = [r for r in records if r.decision["id"] not in existing]  # stored with their events
+        repeated_events = [(i, event) for i, event in repeated_events if i not in existing]
     if not records:
         return 0
     await _fill_supersedes(session, records)
     await session.execute(insert(Decision.__table__), [r.decision for r in records])
-    events = [r.audit for r in records if r.audit is not None]
+    events = [r.audit for r in records if r.audit is not None] + [event for _, event in repeated_events]
     if events:
         await session.execute(insert(AuditEvent.__table__), events)
     return len(records)

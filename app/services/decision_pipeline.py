@@ -24,6 +24,7 @@ import numpy as np
 
 from app.db.base import new_id
 from app.domain.principal import Principal
+from app.domain.states import BillingDecision
 from app.errors import InvalidInput
 from app.ml.explain import missing_features, reasons
 from app.ml.features import FEATURE_NAMES
@@ -113,19 +114,24 @@ def result(request: DecisionRequest, row: FeatureRow, model: LoadedModel, probab
                   reference=model.reference)
     base = float(contributions[-1])
     margin = float(contributions.sum())
-    shown = [ReasonRead(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), share=r.share,
-                        direction=r.direction, percentile=r.percentile, text=r.text) for r in why]
-    hits = [RuleHit(id=rule.id, label=rule.label[lang], action=rule.action) for rule in verdict.rules]
+    # model_construct: every value below is already of its field's type (validation took ~15 us a decision)
+    shown = [_reason(feature=r.feature, value=r.value, contribution=round(r.contribution, 6), share=r.share,
+                     direction=r.direction, percentile=r.percentile, text=r.text) for r in why]
+    hits = [_hit(id=rule.id, label=rule.label[lang], action=rule.action) for rule in verdict.rules]
     if verdict.decided_by == "rule":
-        shown.insert(0, ReasonRead(feature=f"rule:{hits[0].id}", value=None, contribution=0.0, text=hits[0].label))
-    return DecisionRead(
+        shown.insert(0, _reason(feature=f"rule:{hits[0].id}", value=None, contribution=0.0, share=None,
+                                direction=None, percentile=None, text=hits[0].label))
+    return _decision(
         decision_id=decision_id or new_id(), order_id=request.order.order_id, customer_id=request.order.customer_id,
-        decision=verdict.decision, probability_block=round(probability, 6), threshold=verdict.threshold,
-        model_version=model.version, base_value=round(base, 6), margin=round(margin, 6),
+        decision=BillingDecision(verdict.decision), probability_block=round(probability, 6),
+        threshold=verdict.threshold, model_version=model.version, base_value=round(base, 6), margin=round(margin, 6),
         other_contributions=round(margin - base - sum(r.contribution for r in why), 6), reasons=shown,
         missing_features=missing_features(row), created_at=now.replace(tzinfo=UTC),
         decided_by=verdict.decided_by, rules=hits, policy_version=verdict.policy_version, supersedes=supersedes,
     )
+
+
+_reason, _hit, _decision = ReasonRead.model_construct, RuleHit.model_construct, DecisionRead.model_construct
 
 
 def _towards(verdict: Verdict, probability: float) -> str:
@@ -137,22 +143,24 @@ def _towards(verdict: Verdict, probability: float) -> str:
 
 def record(principal: Principal, requests: Sequence[DecisionRequest], rows: Sequence[FeatureRow],
            results: Sequence[DecisionRead], models: Sequence[LoadedModel],
-           digests: Sequence[str | None] | None = None) -> list[LogRecord]:
-    """Stage 5: the stored decisions, and one audit event for the request."""
+           digests: Sequence[str | None] | None = None, dumped: Sequence[dict] | None = None) -> list[LogRecord]:
+    """Stage 5: the stored decisions, and one audit event for the request (`dumped`: the
+    requests as JSON values, when the caller has them already)."""
     digests = digests or [None] * len(requests)
+    dumped = dumped or [r.model_dump(mode="json", exclude_none=True) for r in requests]
     records = [LogRecord(_decision_values(principal, *parts))
-               for parts in zip(requests, rows, results, models, digests, strict=True)]
+               for parts in zip(dumped, rows, results, models, digests, strict=True)]
     records[0].audit = _audit_values(principal, results)
     return records
 
 
-def _decision_values(principal: Principal, request: DecisionRequest, row: FeatureRow, result: DecisionRead,
+def _decision_values(principal: Principal, request: dict, row: FeatureRow, result: DecisionRead,
                      model: LoadedModel, digest: str | None) -> dict:
     return {
         "id": result.decision_id, "company_id": principal.company.id, "model_id": model.model_id,
         "model_version": model.version, "customer_id": result.customer_id, "order_id": result.order_id,
         "decision": result.decision, "probability_block": result.probability_block,
-        "threshold": result.threshold, "request": request.model_dump(mode="json", exclude_none=True),
+        "threshold": result.threshold, "request": request,
         "features": {name: row.get(name) for name in FEATURE_NAMES},
         "reasons": {"reasons": [r.__dict__.copy() for r in result.reasons],  # = model_dump(), ~1.5 µs less each
                     "missing_features": result.missing_features, "base_value": result.base_value,

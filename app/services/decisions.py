@@ -22,7 +22,7 @@ from app.schemas.decisions import DecisionRead, DecisionRequest
 from app.services import decision_pipeline as stage
 from app.services.customer_data import CustomerDataCache
 from app.services.decision_log import DecisionLog
-from app.services.idempotency import Recent, RecentDecisions, decision_key, request_digest
+from app.services.idempotency import Recent, RecentDecisions, decision_keys, request_digest
 from app.services.policy_book import PolicyBook
 from app.services.scoring import LoadedModel, ModelCache
 
@@ -51,30 +51,28 @@ class DecisionEngine:
     recent: RecentDecisions = field(default_factory=RecentDecisions)
 
     async def decide(self, principal: Principal, requests: Sequence[DecisionRequest],
-                     lang: str) -> tuple[list[DecisionRead], bool]:
+                     lang: str) -> tuple[list[bytes], bool]:
         """Decide every request (one vectorised scoring per model), store and audit them; a request
-        this process already decided the same way gets its stored decision back. Returns the
-        results and whether all of them are such repeats (nothing stored)."""
-        digests = [request_digest(r, lang) for r in requests]
+        this process already decided the same way gets its stored decision back. Returns each
+        result as the JSON the API answers (serialised once: the repeats keep it), and whether all
+        of them are such repeats (nothing stored)."""
+        dumped = [r.model_dump(mode="json", exclude_none=True) for r in requests]
+        digests = [request_digest(d, lang) for d in dumped]
         known = [self.recent.get(principal.company.id, r.order.order_id) for r in requests]
         repeats = {i: entry for i, entry in enumerate(known) if entry is not None and entry.digest == digests[i]}
         if len(repeats) == len(requests):
-            return [DecisionRead.model_validate_json(entry.response) for entry in repeats.values()], True
+            return [entry.response for entry in repeats.values()], True
         first_of: dict[tuple[str, str], int] = {}  # the same request twice in one batch is decided once
         fresh = [i for i in range(len(requests)) if i not in repeats
                  and first_of.setdefault((requests[i].order.order_id, digests[i]), i) == i]
-        decided = dict(zip(fresh, await self._decide(fresh, requests, digests, known, principal, lang), strict=True))
-        results = []
-        for i, request in enumerate(requests):
-            if i in repeats:
-                results.append(DecisionRead.model_validate_json(repeats[i].response))
-            else:
-                results.append(decided[first_of[(request.order.order_id, digests[i])]])
-        return results, False
+        answers = await self._decide(fresh, requests, dumped, digests, known, principal, lang)
+        decided = dict(zip(fresh, answers, strict=True))
+        return [repeats[i].response if i in repeats else decided[first_of[(request.order.order_id, digests[i])]]
+                for i, request in enumerate(requests)], False
 
     async def _decide(self, positions: Sequence[int], all_requests: Sequence[DecisionRequest],
-                      all_digests: Sequence[str], known: Sequence[Recent | None], principal: Principal,
-                      lang: str) -> list[DecisionRead]:
+                      all_dumped: Sequence[dict], all_digests: Sequence[str], known: Sequence[Recent | None],
+                      principal: Principal, lang: str) -> list[bytes]:
         """Decide the requests at `positions` (their index in the request, for error messages)."""
         requests = [all_requests[i] for i in positions]
         digests = [all_digests[i] for i in positions]
@@ -93,16 +91,20 @@ class DecisionEngine:
             scores = stage.score(model, group)
             verdicts = policy.apply(model, group, scores)
             probabilities = scores.probability.tolist()
+            ids = decision_keys(principal, [requests[i].order.order_id for i in indexes],
+                                [digests[i] for i in indexes], model, verdicts[0].policy_version if verdicts else None)
             for k, i in enumerate(indexes):
-                decision_id = decision_key(principal, requests[i], digests[i], model, verdicts[k].policy_version)
                 results[i] = stage.result(requests[i], rows[i], model, probabilities[k], scores.contributions[k],
-                                          verdicts[k], lang, now, decision_id=decision_id,
+                                          verdicts[k], lang, now, decision_id=ids[k],
                                           supersedes=None if previous[i] is None else previous[i].decision_id)
-        await self.log.write(stage.record(principal, requests, rows, results, models, digests))
-        for request, digest, result in zip(requests, digests, results, strict=True):
-            self.recent.put(principal.company.id, request.order.order_id, digest, result)
+        dumped = [all_dumped[i] for i in positions]
+        await self.log.write(stage.record(principal, requests, rows, results, models, digests, dumped))
+        answers = [to_json(result) for result in results]
+        company_id = principal.company.id
+        for request, digest, result, answer in zip(requests, digests, results, answers, strict=True):
+            self.recent.put(company_id, request.order.order_id, digest, result.decision_id, answer)  # type: ignore[union-attr]
         count_decisions(results)  # type: ignore[arg-type]
-        return results  # type: ignore[return-value]
+        return answers
 
     async def _models_for(self, principal: Principal, requests: Sequence[DecisionRequest]) -> list[LoadedModel]:
         by_version: dict[int | None, LoadedModel] = {}
@@ -122,6 +124,10 @@ class DecisionEngine:
         if model_id is None:
             raise not_found("Model version", version)
         return await self.models.get(model_id)
+
+
+to_json = DecisionRead.__pydantic_serializer__.to_json
+"""A decision as the API answers it: compact JSON bytes, as `model_dump_json` writes them."""
 
 
 def _groups(models: list[LoadedModel]) -> list[tuple[LoadedModel, list[int]]]:

@@ -21,9 +21,11 @@ import hashlib
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import Any
+
+import orjson
 
 from app.domain.principal import Principal
-from app.schemas.decisions import DecisionRead, DecisionRequest
 from app.services.scoring import LoadedModel
 
 NAMESPACE = uuid.UUID("8d7f1c1e-5f0b-4a53-9c2e-6b4f2c1d9a70")
@@ -35,19 +37,22 @@ class Recent:
     digest: str
     decision_id: str
     response: bytes
+    """The decision as the API answered it (JSON)."""
 
 
-def request_digest(request: DecisionRequest, lang: str) -> str:
-    """SHA-256 of what was asked (the order, the version asked for, any context) and the language
-    of the reasons."""
-    return hashlib.sha256(request.model_dump_json(exclude_none=True).encode() + lang.encode()).hexdigest()
+def request_digest(request: dict[str, Any], lang: str) -> str:
+    """SHA-256 of what was asked (the request as stored: the order, the version asked for, any
+    context) and the language of the reasons."""
+    return hashlib.sha256(orjson.dumps(request) + lang.encode()).hexdigest()
 
 
-def decision_key(principal: Principal, request: DecisionRequest, digest: str, model: LoadedModel,
-                 policy_version: int | None) -> str:
+def decision_keys(principal: Principal, order_ids: list[str], digests: list[str], model: LoadedModel,
+                  policy_version: int | None) -> list[str]:
+    """The decision ids of orders decided by `model` under `policy_version`."""
     company = principal.company
-    name = f"{company.id}|{request.order.order_id}|{digest}|{model.model_id}|{policy_version}|{company.data_version}"
-    return str(uuid.uuid5(NAMESPACE, name))
+    scope = f"|{model.model_id}|{policy_version}|{company.data_version}"
+    return [str(uuid.uuid5(NAMESPACE, f"{company.id}|{order_id}|{digest}{scope}"))
+            for order_id, digest in zip(order_ids, digests, strict=True)]
 
 
 class RecentDecisions:
@@ -60,9 +65,9 @@ class RecentDecisions:
     def get(self, company_id: str, order_id: str) -> Recent | None:
         return self._entries.get((company_id, order_id))
 
-    def put(self, company_id: str, order_id: str, digest: str, result: DecisionRead) -> None:
+    def put(self, company_id: str, order_id: str, digest: str, decision_id: str, response: bytes) -> None:
         key = (company_id, order_id)
-        self._entries[key] = Recent(digest, result.decision_id, result.model_dump_json().encode())
+        self._entries[key] = Recent(digest, decision_id, response)
         self._entries.move_to_end(key)
         while len(self._entries) > self.capacity:
             self._entries.popitem(last=False)

@@ -3,6 +3,7 @@ operating point, the review band, backtests equal to deciding the orders, idempo
 
 from __future__ import annotations
 
+import asyncio
 import copy
 
 import numpy as np
@@ -12,8 +13,8 @@ from sqlalchemy import select
 
 from app.client import ApiError, CreditGateClient
 from app.db.model_versions import ModelVersion
-from app.ml.operating_points import threshold_for
 from app.ml.artifacts import ScoreSample
+from app.ml.operating_points import threshold_for
 from app.schemas.policies import EXAMPLE_POLICY
 from tests.e2e.conftest import new_client
 from tests.e2e.test_decisions import an_order
@@ -163,10 +164,11 @@ async def test_operating_point_threshold_is_the_validation_slices(app, api, demo
 
 async def test_simulation_equals_deciding_the_orders_one_by_one(app, company, api, demo_frames):
     dataset_id = company[1]
-    policy = {"name": "backtest", "rules": [copy.deepcopy(FROZEN) | {"when": {"all": [
-        {"field": "amount", "op": ">=", "value": float(np.quantile(demo_frames["orders"]["amount"].to_numpy(), 0.9))}]}},
-        NEW_CUSTOMER], "operating_point": {"strategy": "target_recall", "value": 0.7},
-        "review_band": {"below": 0.05, "above": 0.02}}
+    top_decile = float(np.quantile(demo_frames["orders"]["amount"].to_numpy(), 0.9))
+    big = copy.deepcopy(FROZEN) | {"when": {"all": [{"field": "amount", "op": ">=", "value": top_decile}]}}
+    policy = {"name": "backtest", "rules": [big, NEW_CUSTOMER],
+              "operating_point": {"strategy": "target_recall", "value": 0.7},
+              "review_band": {"below": 0.05, "above": 0.02}}
     simulated = await api.request("POST", "/v1/policies/simulate", json={"policy": policy, "dataset_id": dataset_id})
     labelled = demo_frames["orders"].filter(demo_frames["orders"]["status"].is_not_null())
     assert simulated["orders"] == labelled.height and simulated["sample"] == "dataset"
@@ -230,6 +232,13 @@ async def test_idempotent_repeats_and_superseding_decisions(api, demo_frames):
     stored = await api.request("GET", f"/v1/decisions/{changed.json()['decision_id']}")
     assert stored["supersedes"] == first.json()["decision_id"]
 
+    # the same request twice at once: one decision (one id), both answered
+    twins = [an_order(demo_frames, 6, order_id="ERP-TWIN")] * 2
+    answers = await asyncio.gather(*(api.send("POST", "/v1/decisions", json={"order": o}) for o in twins))
+    assert {a.json()["decision_id"] for a in answers} == {answers[0].json()["decision_id"]}
+    listed = await api.request("GET", "/v1/decisions", params={"order_id": "ERP-TWIN"})
+    assert len(listed["items"]) == 1
+
     # a batch retried whole: the same results, nothing stored twice
     batch = [{"order": an_order(demo_frames, n, order_id=f"ERP-B{n}")} for n in range(5)]
     sent = await api.send("POST", "/v1/decisions/batch", json={"orders": batch})
@@ -280,6 +289,9 @@ BAD_POLICIES = [
     ({"rules": [CASH, rule()]}, "rules"),
     ({"rules": [rule(label={"en": "Cash"})]}, "rules.0.label.pt-BR"),
     ({"rules": [rule(action="approve")]}, "rules.0.action"),
+    ({"rules": [rule(when={"all": [{"field": "amount", "op": "<"}], "any": [None]})]}, "rules.0.when.any.0"),
+    ({"rules": [rule(when={"any": [{"all": [{"any": [{"field": "amount", "op": "present"}]}]}]})]},
+     "rules.0.when.any.0.all.0.field"),
     ({"review_band": {"below": -0.1, "above": 0.05}}, "review_band.below"),
     ({"operating_point": {"strategy": "target_recall", "value": 1.0}}, "operating_point.value"),
     ({"operating_point": {"strategy": "max_false_bill_rate", "value": 0}}, "operating_point.value"),

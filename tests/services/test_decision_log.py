@@ -121,3 +121,24 @@ async def test_a_live_owner_is_left_alone(app, tenant, tmp_path):
     assert await other.recover() == 0  # its lock is held: not ours to replay
     assert await stored(app, tenant.company_id) == (0, 0)
     os.close(alive._lock_fd)
+
+
+async def test_one_decision_id_twice_in_a_commit_is_stored_once_with_both_events(app, tenant, tmp_path, monkeypatch):
+    """Two identical requests decided at once get the same (derived) id before either is
+    remembered: the commit that holds both stores the decision once and does not fail (a failing
+    commit is retried for ever and holds every later decision back)."""
+    monkeypatch.setattr(decision_log, "GATHER_SECONDS", 60.0)
+    log = DecisionLog(app.state.runtime.sessions, tmp_path)
+    await log.start()
+    batch = records(tenant.company_id, 3)
+    twin = LogRecord(dict(batch[0].decision), audit.event_values(
+        company_id=tenant.company_id, action="decision.made", subject_type="decision",
+        subject_id=batch[0].decision["id"]))
+    await log.write(batch[:2])
+    await log.write([twin, batch[2]])
+    await asyncio.wait_for(log.flush(), timeout=20)
+    assert await stored(app, tenant.company_id) == (3, 4)
+    await log.write([LogRecord(dict(batch[1].decision), None)])  # stored already: skipped
+    await asyncio.wait_for(log.flush(), timeout=20)
+    assert await stored(app, tenant.company_id) == (3, 4)
+    await log.stop()
