@@ -15,7 +15,9 @@ shadow model in `record`) replaces or adds one function without touching the oth
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -92,11 +94,28 @@ def features(index: int, request: DecisionRequest, stored: CustomerSnapshot, now
 
 
 def score(model: LoadedModel, rows: Sequence[FeatureRow]) -> Scores:
-    """Stage 2: one vectorised scoring of the group's rows, then their calibration."""
+    """Stage 2: one vectorised scoring of the group's rows, then their calibration. A big batch
+    is scored in halves on two threads: TreeSHAP's NumPy gathers release the GIL (500 rows: ~26
+    instead of ~42 ms here while the other core is free)."""
     names = model.scorer.feature_names
     X = np.array([[np.nan if row[n] is None else row[n] for n in names] for row in rows], dtype=np.float32)
-    raw, contributions = model.scorer.score(X)
+    if len(X) >= SPLIT_ROWS:
+        half = len(X) // 2
+        first = _scoring_threads().submit(model.scorer.score, X[:half])
+        raw_b, contributions_b = model.scorer.score(X[half:])
+        raw_a, contributions_a = first.result()
+        raw, contributions = np.concatenate([raw_a, raw_b]), np.concatenate([contributions_a, contributions_b])
+    else:
+        raw, contributions = model.scorer.score(X)
     return Scores(calibrate(model, raw), contributions, raw)
+
+
+SPLIT_ROWS = 128
+
+
+@functools.cache
+def _scoring_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="scoring")
 
 
 def calibrate(model: LoadedModel, raw: np.ndarray) -> np.ndarray:

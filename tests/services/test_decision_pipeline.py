@@ -113,3 +113,15 @@ def test_loaded_model_carries_calibration_and_reference(trained) -> None:
     assert model.calibration.to_json() == result.calibration
     assert set(model.reference.features) == set(FEATURE_NAMES)
     assert model.threshold == result.threshold
+
+
+def test_a_big_batch_scored_on_two_threads_equals_row_by_row(trained) -> None:
+    result, rows = trained
+    model = load_model(_version(result))
+    many = (rows * 5)[: stage.SPLIT_ROWS + 45]  # split in halves on two threads
+    scores = stage.score(model, many)
+    for k in (0, stage.SPLIT_ROWS // 2 + 7, len(many) - 1):
+        one = stage.score(model, [many[k]])
+        assert scores.raw[k] == one.raw[0] and scores.probability[k] == one.probability[0]
+        assert np.allclose(scores.contributions[k], one.contributions[0], rtol=0, atol=1e-6)
+    assert scores.contributions.shape == (len(many), len(FEATURE_NAMES) + 1)
