@@ -122,3 +122,28 @@ async def test_a_job_interrupted_mid_run_runs_again_in_the_next_process(new_queu
     await second.start(handler)
     await second.resume([], [interrupted])  # its row still says running
     await until(lambda: interrupted in handled, timeout=60)
+
+
+async def test_in_process_runners_take_companies_in_turn():
+    """One company's burst of jobs does not starve another's: the runner takes companies in turn,
+    so B's single job runs after at most one more of A's, not after all of them."""
+    handled: list[str] = []
+    release = asyncio.Event()
+
+    async def handler(ref: JobRef) -> None:
+        await release.wait()
+        handled.append(ref.company_id)
+
+    queue = InProcessJobQueue(concurrency=1)
+    await queue.start(handler)
+    try:
+        for _ in range(6):
+            await queue.submit(job("A"))
+        await asyncio.sleep(0.05)  # the runner holds A's first job
+        await queue.submit(job("B"))
+        release.set()
+        await until(lambda: len(handled) == 7)
+        assert handled.index("B") <= 2, handled
+        assert handled.count("A") == 6
+    finally:
+        await queue.stop()
