@@ -196,3 +196,29 @@ def test_a_bad_token_is_a_401_with_a_hint(server, demo_dir, monkeypatch):
     assert "error: 401 Unauthorized" in run.err and "set CREDITGATE_TOKEN" in run.err
     run = cli("datasets", "list", "--url", server.url, "--token", "")
     assert run.code == 2 and "no token: pass --token or set CREDITGATE_TOKEN" in run.err
+
+
+def test_files_go_whole_to_the_bulk_route_and_a_bad_line_is_named(server, token, csv_dir, demo):
+    connection = ("--url", server.url, "--token", token)
+    run = cli("upload", *connection, "--files", "--no-wait", str(csv_dir))
+    assert run.code == 0, run.text
+    dataset_id = dataset_of(run)
+    assert f"{csv_dir / 'orders.csv'}: stored, {demo.orders.height:,} rows (file-" in run.err
+    assert server.wait_stored(token, dataset_id)["status"] != "invalid"
+    counts, _ = stored(server, dataset_id)
+    assert counts == {kind: frame.height for kind, frame in demo.frames().items()}
+    assert len(server.receipts(token, dataset_id)) == 4  # one receipt per file
+
+    path = csv_dir / "orders.csv"
+    lines = path.read_text().splitlines()
+    lines[10] = lines[10].rsplit(",", 1)[0] + ",talvez"
+    path.write_text("\n".join(lines) + "\n")
+    run = cli("upload", *connection, "--files", "--no-wait", str(csv_dir))
+    assert run.code == 2, run.text
+    assert f"error: the API refused {path} (1 error(s))" in run.err
+    assert f"{path}, line 11, column 'status':" in run.err
+    assert "Traceback" not in run.text
+    assert "resume with: creditgate upload --dataset" in run.err and "--files" in run.err
+
+    run = cli("upload", *connection, "--files", "--separator", ";", str(csv_dir))
+    assert run.code == 2 and "--separator cannot be used with --files" in run.err

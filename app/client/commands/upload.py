@@ -2,6 +2,11 @@
 
 `--dataset ID` resumes an upload: the dataset's receipts say which batches it accepted, and only
 the others are sent (batch ids are deterministic: `<kind>-<n:07d>`).
+
+`--files` sends each kind's file whole to `POST /v1/datasets/{id}/{kind}/files` instead: the
+server validates it column-wise and stores it with its bulk path (COPY on PostgreSQL). The file
+goes as it is, so it must be what the server reads: a header of the API's field names, `,` and a
+decimal point (or Parquet). Sending a file again stores nothing twice (its receipt is its digest).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from pathlib import Path
 
 from app.client.api import BATCH_SIZE, KINDS, ApiError, BatchFailed, CreditGateClient, batch_count, batch_id
 from app.client.columns import ISO_DATETIME
-from app.client.files import FORMATS, SEPARATORS, InputError, ReadOptions, Table, read_folder
+from app.client.files import FORMATS, SEPARATORS, InputError, ReadOptions, Table, find_files, read_folder
 from app.client.output import listed, metrics_lines, out, say
 from app.client.runner import BAD_INPUT, JOB_FAILED, connect, run
 
@@ -35,6 +40,10 @@ def add(commands, connection: argparse.ArgumentParser) -> None:
                     help="a new dataset's purpose")
     up.add_argument("--concurrency", type=int, default=4, help="batches in flight")
     up.add_argument("--no-wait", action="store_true", help="do not wait for validation and training")
+    up.add_argument("--files", action="store_true",
+                    help="send each file whole to the bulk file route (validated and stored by the server, COPY "
+                         "on PostgreSQL) instead of 500-row batches; the files must use the API's field names, "
+                         "',' and a decimal point (default: off)")
     files = up.add_argument_group("files")
     files.add_argument("--format", choices=FORMATS, default=None,
                        help="read <kind>.csv or <kind>.parquet; required when both exist "
@@ -53,6 +62,8 @@ def add(commands, connection: argparse.ArgumentParser) -> None:
 
 
 async def _upload(args: argparse.Namespace) -> int:
+    if args.files:
+        return await _upload_files(args)
     options = ReadOptions(format=args.format, separator=args.separator, decimal=args.decimal,
                           date_format=args.date_format, datetime_format=args.datetime_format, encoding=args.encoding)
     tables = read_folder(args.directory, options, say=say)
@@ -83,6 +94,51 @@ async def _upload(args: argparse.Namespace) -> int:
         except Exception as exc:
             exc.add_note(hint)
             raise
+
+
+async def _upload_files(args: argparse.Namespace) -> int:
+    changed = [f"--{name.replace('_', '-')}" for name in ("separator", "decimal", "date_format", "datetime_format",
+                                                          "encoding") if getattr(args, name) not in
+               (None, _DEFAULTS.get(name))]
+    if changed:
+        raise InputError(f"{', '.join(changed)} cannot be used with --files: the server reads each file as it is "
+                         "(',' separated, decimal point, ISO dates, UTF-8); convert it, or upload without --files")
+    paths = find_files(args.directory, args.format)
+    async with connect(args) as api:
+        if args.dataset:
+            dataset = await api.dataset(args.dataset)
+        else:
+            dataset = await api.create_dataset(args.name or args.directory.resolve().name, args.purpose)
+        out(f"dataset {dataset['id']}")
+        for kind in KINDS:  # one after the other: each is a final batch of its kind
+            path = paths[kind]
+            say(f"{path}: sending ({path.stat().st_size:,} bytes)")
+            try:
+                receipt = await api.upload_file(dataset["id"], kind, path, final=True)
+            except ApiError as exc:
+                if exc.status_code != 422:
+                    raise
+                return _file_refused(exc, path, dataset["id"], args)
+            say(f"{path}: stored, {receipt['items']:,} rows ({receipt['batch_id']})")
+        return 0 if args.no_wait else await _follow(api, dataset["id"])
+
+
+def _file_refused(error: ApiError, path: Path, dataset_id: str, args: argparse.Namespace) -> int:
+    """The server's errors by line and column, under the file's name."""
+    total = error.body.get("errors_total", len(error.errors))
+    say(f"error: the API refused {path} ({total:,} error(s)): {error.body.get('detail', '')}")
+    lines = []
+    for entry in error.errors:
+        where = f", line {entry['line']}" if entry.get("line") is not None else ""
+        column = f", column '{entry['field']}'" if entry.get("field") else ""
+        lines.append(f"{path}{where}{column}: {entry.get('message')}")
+    for line in listed(lines):
+        say(line)
+    if total > len(error.errors):
+        say(f"... and {total - len(error.errors):,} more")
+    say(f"fix the file, then resume with: {_resume_command(args, dataset_id)} (files already stored are not "
+        "stored twice)")
+    return BAD_INPUT
 
 
 async def _accepted(api: CreditGateClient, dataset: dict, tables: dict[str, Table]) -> set[str]:
@@ -178,6 +234,8 @@ def _resume_command(args: argparse.Namespace, dataset_id: str) -> str:
         value, default = getattr(args, option), _DEFAULTS.get(option)
         if value is not None and value != default:
             words += [f"--{option.replace('_', '-')}", value]
+    if getattr(args, "files", False):
+        words.append("--files")
     return shlex.join(words + [str(args.directory)])
 
 
