@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from app.domain.states import BillingDecision
 from app.schemas.common import Page, RequestModel
 from app.schemas.datasets import CreditLimitIn, CustomerIn, SerasaReportIn
+from app.schemas.outcomes import OutcomeRead, ReviewRead
 from app.schemas.types import Code, Document, LaxIsoDate, LaxIsoDateTime, Money, Name
 
 MAX_DECISIONS_PER_BATCH = 500
@@ -143,6 +144,9 @@ class DecisionRead(BaseModel):
 class DecisionDetail(DecisionRead):
     request: dict[str, Any]
     features: dict[str, Any]
+    outcome: OutcomeRead | None = Field(default=None, description="the order's final fate (POST /v1/outcomes); "
+                                                                  "null until it arrives")
+    reviews: list[ReviewRead] = Field(default_factory=list, description="analysts' reviews, oldest first")
 
 
 class DecisionBatchRead(BaseModel):
