@@ -17,6 +17,7 @@ from app.api import (
     files,
     health,
     model_versions,
+    monitoring,
     outcomes,
     policies,
     training,
@@ -36,7 +37,9 @@ for credit review. Register a company (`POST /v1/companies`), click **Authorize*
 token, upload history into a dataset, let a model train, then ask for decisions."""
 
 # The order a newcomer follows in Swagger UI (routes themselves are matched decisions first).
-TAG_ORDER = ("companies", "datasets", "training", "models", "policies", "decisions", "audit", "operations")
+TAG_ORDER = (
+    "companies", "datasets", "training", "models", "policies", "decisions", "monitoring", "audit", "operations",
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -68,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_file_bytes=settings.max_file_bytes)
     install_handlers(app)
     # Routes are matched in order: the decision endpoints, the hot path, come first.
-    for module in (decisions, outcomes, health, companies, datasets, files, training, model_versions, policies,
-                   audit):
+    for module in (decisions, outcomes, health, companies, datasets, files, training, model_versions, monitoring,
+                   policies, audit):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, datasets.openapi_schemas())
