@@ -30,6 +30,8 @@ def upgrade() -> None:
     sa.Column('probability_block', sa.Double(), nullable=False),
     sa.Column('threshold', sa.Double(), nullable=False),
     sa.Column('decided_at', app.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_day', sa.Integer(), nullable=False),
+    sa.Column('current', sa.Boolean(), nullable=False),
     sa.Column('status', sa.String(length=8), nullable=False),
     sa.Column('recorded_at', app.db.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('days_late', sa.Integer(), nullable=True),
@@ -41,8 +43,8 @@ def upgrade() -> None:
                         name=op.f('uq_outcomes_company_id_order_id_recorded_at'))
     )
     op.create_index('ix_outcomes_decision_id', 'outcomes', ['decision_id'], unique=False)
-    op.create_index('ix_outcomes_company_id_model_id_decided_at', 'outcomes',
-                    ['company_id', 'model_id', 'decided_at'], unique=False)
+    op.create_index('ix_outcomes_company_id_model_id_decided_day', 'outcomes',
+                    ['company_id', 'model_id', 'decided_day'], unique=False)
     op.create_table('decision_reviews',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('company_id', sa.String(length=36), nullable=False),
@@ -100,6 +102,6 @@ def downgrade() -> None:
     op.drop_index('ix_decision_reviews_company_id_model_id_decided_at', table_name='decision_reviews')
     op.drop_index('ix_decision_reviews_decision_id', table_name='decision_reviews')
     op.drop_table('decision_reviews')
-    op.drop_index('ix_outcomes_company_id_model_id_decided_at', table_name='outcomes')
+    op.drop_index('ix_outcomes_company_id_model_id_decided_day', table_name='outcomes')
     op.drop_index('ix_outcomes_decision_id', table_name='outcomes')
     op.drop_table('outcomes')

@@ -22,7 +22,7 @@ class Outcome(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "order_id", "recorded_at"),
         Index("ix_outcomes_decision_id", "decision_id"),
-        Index("ix_outcomes_company_id_model_id_decided_at", "company_id", "model_id", "decided_at"),
+        Index("ix_outcomes_company_id_model_id_decided_day", "company_id", "model_id", "decided_day"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
@@ -35,6 +35,8 @@ class Outcome(Base):
     probability_block: Mapped[float]
     threshold: Mapped[float]
     decided_at: Mapped[datetime]
+    decided_day: Mapped[int]  # UTC days since 1970-01-01: monitoring reads it without parsing instants
+    current: Mapped[bool]  # the latest recorded outcome of its decision (statistics count that one)
     status: Mapped[str] = mapped_column(String(8))  # billed | blocked
     recorded_at: Mapped[datetime]
     days_late: Mapped[int | None]
@@ -89,6 +91,15 @@ async def existing_keys(session: AsyncSession, company_id: str,
         query = select(Outcome.order_id, Outcome.recorded_at).where(
             Outcome.company_id == company_id, Outcome.order_id.in_(sorted({k[0] for k in keys})))
     return {(order_id, recorded_at) for order_id, recorded_at in await session.execute(query)}
+
+
+async def current_outcomes(session: AsyncSession, decision_ids: Sequence[str]) -> list[Outcome]:
+    found = []
+    wanted = sorted(set(decision_ids))
+    for start in range(0, len(wanted), 500):
+        query = select(Outcome).where(Outcome.decision_id.in_(wanted[start:start + 500]), Outcome.current.is_(True))
+        found += list(await session.scalars(query))
+    return found
 
 
 async def outcome_of(session: AsyncSession, decision_id: str) -> Outcome | None:

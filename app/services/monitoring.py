@@ -24,6 +24,7 @@ from app.db.model_versions import ModelVersion
 from app.db.monitoring import DECISION, SCORE
 from app.db.outcomes import DecisionReview, Outcome
 from app.errors import InvalidInput
+from app.kit.days import epoch_day, from_epoch_day, monday_of
 from app.ml.drift import Bins, bins_from_reference, confusion, psi
 from app.ml.metrics import roc_auc
 from app.schemas.monitoring import MonitoringBucket, MonitoringReport
@@ -102,7 +103,7 @@ class Counts:
         self.by_feature[feature][bin_index] += count
 
 
-def bucket_stats(start: date, counts: Counts, bins: VersionBins | None, outcomes: Sequence[tuple],
+def bucket_stats(start: date, counts: Counts, bins: VersionBins | None, outcomes: Outcomes,
                  overrides: Sequence[bool]) -> MonitoringBucket:
     """The statistics of one bucket (or of the whole period)."""
     decided = counts.by_feature.get(DECISION, {})
@@ -112,12 +113,10 @@ def bucket_stats(start: date, counts: Counts, bins: VersionBins | None, outcomes
                    for name, b in features.items()}
     score_psi = psi(bins.score.expected, counts.by_feature.get(SCORE, {})) if n and bins and bins.score else None
     live_auc, matrix = None, None
-    if outcomes:
-        blocked = np.array([status == "blocked" for status, _, _ in outcomes])
-        probability = np.array([p for _, p, _ in outcomes], dtype=np.float64)
-        thresholds = np.array([t for _, _, t in outcomes], dtype=np.float64)
-        live_auc = roc_auc(blocked.astype(np.int8), probability) if 0 < blocked.sum() < len(blocked) else None
-        matrix = confusion(blocked, probability, thresholds)
+    if len(outcomes):
+        blocked = outcomes.blocked
+        live_auc = roc_auc(blocked.astype(np.int8), outcomes.probability) if 0 < blocked.sum() < len(blocked) else None
+        matrix = confusion(blocked, outcomes.probability, outcomes.threshold)
     return MonitoringBucket(
         start=start, decisions=n, block_rate=decided.get(1, 0) / n if n else None,
         review_rate=decided.get(2, 0) / n if n else None, score_psi=_round(score_psi),
@@ -197,31 +196,47 @@ class Monitor:
             total.add(feature, bin_index, count)
         outcomes = await _outcomes(session, model, span)
         reviews = await _reviews(session, model, span)
-        starts = sorted(set(buckets) | set(outcomes) | set(reviews))
-        rows = [bucket_stats(start, buckets.get(start, Counts()), bins, outcomes.get(start, []),
+        starts = sorted(set(buckets) | {from_epoch_day(d) for d in np.unique(outcomes.bucket).tolist()}
+                        | set(reviews))
+        rows = [bucket_stats(start, buckets.get(start, Counts()), bins, outcomes.of(start),
                              reviews.get(start, [])) for start in starts]
-        whole = bucket_stats(span.since, total, bins, [o for start in starts for o in outcomes.get(start, [])],
-                             [r for start in starts for r in reviews.get(start, [])])
+        whole = bucket_stats(span.since, total, bins, outcomes, [r for start in starts for r in reviews.get(start, [])])
         return MonitoringReport(model_version=model.version, since=span.since, until=span.until, bucket=span.bucket,
                                 psi_threshold=psi_threshold, holdout_auc=bins.holdout_auc if bins else None,
                                 buckets=rows, total=whole)
 
 
-async def _outcomes(session: AsyncSession, model: ModelVersion, span: Period) -> dict[date, list[tuple]]:
-    """(status, probability, threshold) of the outcomes of the period's decisions, by bucket; a
-    decision with several outcomes counts once, with the latest recorded."""
-    query = (select(Outcome.decision_id, Outcome.recorded_at, Outcome.decided_at, Outcome.status,
-                    Outcome.probability_block, Outcome.threshold)
+@dataclass(frozen=True)
+class Outcomes:
+    """The current outcomes of a period's decisions, as arrays: bucket start (epoch day), blocked,
+    calibrated probability and the decision's threshold."""
+
+    bucket: np.ndarray
+    blocked: np.ndarray
+    probability: np.ndarray
+    threshold: np.ndarray
+
+    def of(self, start: date) -> Outcomes:
+        mask = self.bucket == epoch_day(start)
+        return Outcomes(self.bucket[mask], self.blocked[mask], self.probability[mask], self.threshold[mask])
+
+    def __len__(self) -> int:
+        return len(self.bucket)
+
+
+async def _outcomes(session: AsyncSession, model: ModelVersion, span: Period) -> Outcomes:
+    """One range read of plain numbers: no instant parsed, no join (each decision's latest
+    outcome is flagged `current` when stored)."""
+    query = (select(Outcome.decided_day, Outcome.status, Outcome.probability_block, Outcome.threshold)
              .where(Outcome.company_id == model.company_id, Outcome.model_id == model.id,
-                    Outcome.decided_at >= span.start, Outcome.decided_at < span.end))
-    latest: dict[str, tuple] = {}
-    for row in await session.execute(query):
-        if row[0] not in latest or row[1] > latest[row[0]][1]:
-            latest[row[0]] = tuple(row)
-    found: dict[date, list[tuple]] = defaultdict(list)
-    for _, _, decided_at, status, probability, threshold in latest.values():
-        found[span.bucket_of(_day(decided_at))].append((status, probability, threshold))
-    return found
+                    Outcome.decided_day >= epoch_day(span.since), Outcome.decided_day < epoch_day(span.until),
+                    Outcome.current.is_(True)))
+    rows = (await session.execute(query)).all()
+    days = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    return Outcomes(monday_of(days) if span.bucket == "week" else days,
+                    np.fromiter((r[1] == "blocked" for r in rows), dtype=bool, count=len(rows)),
+                    np.fromiter((r[2] for r in rows), dtype=np.float64, count=len(rows)),
+                    np.fromiter((r[3] for r in rows), dtype=np.float64, count=len(rows)))
 
 
 async def _reviews(session: AsyncSession, model: ModelVersion, span: Period) -> dict[date, list[bool]]:

@@ -18,6 +18,7 @@ from app.db.base import new_id, utcnow
 from app.db.decisions import Decision
 from app.db.outcomes import DecisionReview, Outcome
 from app.domain.principal import Principal
+from app.kit.days import epoch_day
 from app.schemas.outcomes import OutcomeBatch, OutcomeIn, OutcomeReceipt, ReviewCreate, UnmatchedOutcome
 from app.services import audit
 from app.services.decision_log import DecisionLog
@@ -43,6 +44,7 @@ async def record_outcomes(session: AsyncSession, log: DecisionLog, principal: Pr
     now = utcnow()
     rows = [_row(company_id, item, latest[item.order_id], now) for key, item in matched.items() if key not in stored]
     if rows:
+        await _mark_current(session, rows)
         await session.execute(insert(Outcome.__table__), rows)
     accepted = len(batch.items) - len(unmatched)
     receipt = OutcomeReceipt(accepted=accepted, duplicates=accepted - len(rows), unmatched=unmatched)
@@ -56,6 +58,23 @@ async def record_outcomes(session: AsyncSession, log: DecisionLog, principal: Pr
     return receipt
 
 
+async def _mark_current(session: AsyncSession, rows: list[dict]) -> None:
+    """Each decision counts its latest recorded outcome once: among the new rows and the one
+    stored as current, the latest recorded_at stays current (the latest fact wins)."""
+    newest: dict[str, dict] = {}
+    for row in rows:
+        if row["decision_id"] not in newest or row["recorded_at"] > newest[row["decision_id"]]["recorded_at"]:
+            newest[row["decision_id"]] = row
+    for stored in await outcomes_db.current_outcomes(session, list(newest)):
+        if stored.recorded_at >= newest[stored.decision_id]["recorded_at"]:
+            del newest[stored.decision_id]  # a later fact is already stored: the new rows are history
+        else:
+            stored.current = False
+    for row in rows:
+        row["current"] = newest.get(row["decision_id"]) is row
+    await session.flush()
+
+
 def _utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
@@ -64,7 +83,8 @@ def _row(company_id: str, item: OutcomeIn, decision: Decision, now: datetime) ->
     return {"id": new_id(), "company_id": company_id, "order_id": item.order_id, "decision_id": decision.id,
             "model_id": decision.model_id, "model_version": decision.model_version,
             "probability_block": decision.probability_block, "threshold": decision.threshold,
-            "decided_at": decision.created_at, "status": item.status.value, "recorded_at": _utc(item.recorded_at),
+            "decided_at": decision.created_at, "decided_day": epoch_day(decision.created_at),
+            "status": item.status.value, "recorded_at": _utc(item.recorded_at),
             "days_late": item.days_late, "defaulted": item.defaulted, "created_at": now}
 
 
