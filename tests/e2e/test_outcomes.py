@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 import pytest_asyncio
 
 from app.client import ApiError
+from app.db import retraining as retraining_db
 from app.demo import generate
+from app.services.retraining import merge
 from tests.e2e.conftest import frames_of, new_client
 from tests.e2e.test_training_flow import train_and_wait
 
@@ -119,3 +123,55 @@ async def test_reviews_are_stored_with_the_decision_audited_and_tenant_isolated(
         await trained.request("POST", f"/v1/decisions/{made['decision_id']}/reviews",
                               json={"decision": "review", "reviewer": "Ana", "note": "x", "extra": 1})
     assert info.value.status_code == 422
+
+
+async def test_retrain_learns_from_outcomes_without_duplicates(app, trained, small_frames):
+    dataset_order = small_frames["orders"].row(5, named=True)
+    uploaded = {"order_id": dataset_order["order_id"], "customer_id": dataset_order["customer_id"],
+                "amount": dataset_order["amount"], "payment_terms_days": dataset_order["payment_terms_days"],
+                "ordered_at": dataset_order["ordered_at"].isoformat()}
+    for body in (order(small_frames, 10, "RT"), order(small_frames, 11, "RT"), uploaded):
+        await trained.decide(body)
+    flipped = "billed" if dataset_order["status"] == "blocked" else "blocked"
+    now = datetime.now(UTC).isoformat()
+    items = [{"order_id": "RT-10", "status": "blocked", "recorded_at": "2026-01-01T00:00:00Z"},
+             {"order_id": "RT-10", "status": "billed", "recorded_at": "2026-01-05T00:00:00Z"},  # later fact
+             {"order_id": "RT-11", "status": "blocked", "recorded_at": "2026-01-02T00:00:00Z"},
+             {"order_id": dataset_order["order_id"], "status": flipped, "recorded_at": now}]  # after the upload
+    assert (await trained.request("POST", "/v1/outcomes", json={"items": items}))["accepted"] == 4
+
+    me = await trained.me()
+    async with app.state.runtime.sessions() as session:
+        datasets = await retraining_db.training_datasets(session, me["id"])
+        rows = await retraining_db.datasets_rows(session, [d for d, _ in datasets])
+        outcomes = await retraining_db.decided_outcomes(session, me["id"])
+    frames, sources = merge(datasets, rows, outcomes)
+    orders = frames["orders"]
+    assert orders["order_id"].n_unique() == orders.height  # one fact per order id
+    status = dict(zip(orders["order_id"], orders["status"], strict=True))
+    assert status["RT-10"] == "billed" and status["RT-11"] == "blocked"
+    assert status[dataset_order["order_id"]] == flipped  # the outcome, recorded after the upload, wins
+    decided = {o[0] for o in outcomes}
+    assert orders.height == small_frames["orders"].height + len(decided - set(small_frames["orders"]["order_id"]))
+    # RT-10's earlier outcome and the uploaded fact of the dataset order
+    assert sources["duplicates_dropped"]["orders"] == small_frames["orders"].height + len(outcomes) - orders.height == 2
+    assert sources["datasets"] == [d for d, _ in datasets] and sources["outcomes"] == len(outcomes)
+
+    job = await trained.request("POST", "/v1/models/retrain")
+    await app.state.runtime.jobs.wait_idle()
+    finished = await trained.request("GET", f"/v1/training-jobs/{job['id']}")
+    assert finished["status"] == "succeeded", finished
+    version = await trained.model(finished["model_version"])
+    assert version["details"]["sources"] == sources
+    counts = version["details"]["counts"]
+    assert sum(counts[f"{part}_rows"] for part in ("train", "validation", "holdout")) == orders.height
+    events = await trained.audit_events(action="training.queued", limit=1)
+    assert events["items"][0]["summary"]["options"]["sources"] == "everything"
+
+
+async def test_retrain_needs_a_valid_dataset(app):
+    fresh = await new_client(app)
+    async with fresh:
+        with pytest.raises(ApiError) as info:
+            await fresh.request("POST", "/v1/models/retrain")
+        assert info.value.status_code == 409
