@@ -105,7 +105,7 @@ async def summed_counts(session: AsyncSession, company_id: str, model_id: str, s
                     MonitoringCount.count)
              .where(MonitoringCount.company_id == company_id, MonitoringCount.model_id == model_id,
                     MonitoringCount.decided_on >= since, MonitoringCount.decided_on < until))
-    return [tuple(row) for row in await session.execute(query)]
+    return [tuple(row) for row in await (await session.connection()).execute(query)]
 
 
 async def active_scopes(session: AsyncSession, since: date) -> list[tuple[str, str]]:
