@@ -34,6 +34,7 @@ from app.services.jobs import Compute, JobQueue, Jobs
 from app.services.monitoring import Monitor
 from app.services.policy_book import PolicyBook
 from app.services.scoring import ModelCache
+from app.services.shadow import ShadowScorer
 from app.services.training import Trainer, TrainingService
 from app.settings import Settings
 
@@ -57,6 +58,7 @@ class Runtime:
     rate_limits: RateLimits
     monitor: Monitor
     alerts: AlertWatcher
+    shadow: ShadowScorer
     change_feed: ChangeFeed | None = None
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -97,8 +99,10 @@ def build_runtime(settings: Settings) -> Runtime:
     training = TrainingService(sessions, settings, compute, jobs, trainer=_trainer(settings))
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
     monitor = Monitor()  # counts each decision as the log writes it (docs/decisions/0010)
-    decisions = DecisionEngine(ModelCache(sessions), CustomerDataCache(sessions),
-                               DecisionLog(sessions, journal_directory(settings), observers=(monitor,)),
+    models = ModelCache(sessions)
+    shadow = ShadowScorer(models)  # challengers score each decision as the log writes it
+    decisions = DecisionEngine(models, CustomerDataCache(sessions),
+                               DecisionLog(sessions, journal_directory(settings), observers=(monitor, shadow)),
                                PolicyBook(sessions))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,
@@ -108,7 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
                                 "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
-        monitor=monitor, alerts=AlertWatcher(sessions, settings, monitor),
+        monitor=monitor, alerts=AlertWatcher(sessions, settings, monitor), shadow=shadow,
         change_feed=ChangeFeed(settings.database_url, [auth_cache]) if engine.dialect.name == "postgresql" else None,
     )
 

@@ -1,5 +1,6 @@
 """outcomes and analyst reviews of decisions; per-day monitoring counts of each version's live
-traffic (feature, score and decision bins) and the alerts raised from them
+traffic (feature, score and decision bins) and the alerts raised from them; challenger versions
+scored in shadow and their scores
 
 Revision ID: 0009
 Revises: 0008
@@ -92,9 +93,33 @@ def upgrade() -> None:
     )
     op.create_index('ix_alerts_company_id_raised_at', 'alerts', ['company_id', 'raised_at', 'id'], unique=False)
     op.create_index('ix_alerts_cleared_at', 'alerts', ['cleared_at'], unique=False)
+    op.create_table('shadow_versions',
+    sa.Column('company_id', sa.String(length=36), nullable=False),
+    sa.Column('model_id', sa.String(length=36), nullable=False),
+    sa.Column('created_by', sa.String(length=64), nullable=False),
+    sa.Column('created_at', app.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['company_id'], ['companies.id'],
+                            name=op.f('fk_shadow_versions_company_id_companies')),
+    sa.ForeignKeyConstraint(['model_id'], ['model_versions.id'],
+                            name=op.f('fk_shadow_versions_model_id_model_versions')),
+    sa.PrimaryKeyConstraint('company_id', 'model_id', name=op.f('pk_shadow_versions'))
+    )
+    op.create_table('shadow_scores',
+    sa.Column('decision_id', sa.String(length=36), nullable=False),
+    sa.Column('model_id', sa.String(length=36), nullable=False),
+    sa.Column('company_id', sa.String(length=36), nullable=False),
+    sa.Column('model_version', sa.Integer(), nullable=False),
+    sa.Column('probability_block', sa.Double(), nullable=False),
+    sa.Column('threshold', sa.Double(), nullable=False),
+    sa.Column('decision', sa.String(length=8), nullable=False),
+    sa.Column('created_at', app.db.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('decision_id', 'model_id', name=op.f('pk_shadow_scores'))
+    )
 
 
 def downgrade() -> None:
+    op.drop_table('shadow_scores')
+    op.drop_table('shadow_versions')
     op.drop_index('ix_alerts_cleared_at', table_name='alerts')
     op.drop_index('ix_alerts_company_id_raised_at', table_name='alerts')
     op.drop_table('alerts')

@@ -17,6 +17,7 @@ from app.schemas.decisions import (
     DecisionPage,
     DecisionRead,
     DecisionRequest,
+    ShadowScoreRead,
 )
 from app.schemas.outcomes import OutcomeRead, ReviewRead
 from app.services import decisions as service
@@ -98,7 +99,8 @@ def _read(decision: Decision, detail: bool = False, follow_ups: FollowUps | None
     if detail:
         extra = {} if follow_ups is None else {
             "outcome": None if follow_ups.outcome is None else OutcomeRead.model_validate(follow_ups.outcome),
-            "reviews": [ReviewRead.model_validate(r) for r in follow_ups.reviews]}
+            "reviews": [ReviewRead.model_validate(r) for r in follow_ups.reviews],
+            "shadow": [ShadowScoreRead.model_validate(r) for r in follow_ups.shadow]}
         return DecisionDetail(**values, request=decision.request, features=decision.features, **extra)
     return DecisionRead(**values)
 
@@ -107,8 +109,8 @@ def _read(decision: Decision, detail: bool = False, follow_ups: FollowUps | None
             summary="Read a decision with its request and features")
 async def read_decision(decision: OwnedDecision, session: SessionDep) -> DecisionDetail:
     """The stored decision (for audit or an analyst's review): the result as it was answered, the
-    request as sent and the features the model saw; then the order's `outcome` once it arrived
-    and the analysts' `reviews`."""
+    request as sent and the features the model saw; then the order's `outcome` once it arrived,
+    the analysts' `reviews` and the challengers' `shadow` scores."""
     return _read(decision, detail=True, follow_ups=await outcomes.follow_ups(session, decision))
 
 

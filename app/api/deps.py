@@ -27,6 +27,7 @@ from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute
 from app.services.monitoring import Monitor
+from app.services.shadow import ShadowScorer
 from app.services.training import TrainingService
 from app.settings import Settings
 
@@ -95,6 +96,10 @@ def _alerts(runtime: RuntimeDep) -> AlertWatcher:
     return runtime.alerts
 
 
+def _shadow(runtime: RuntimeDep) -> ShadowScorer:
+    return runtime.shadow
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RateLimitsDep = Annotated[RateLimits, Depends(_rate_limits)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
@@ -106,6 +111,7 @@ ComputeDep = Annotated[Compute, Depends(_compute)]
 FilesDep = Annotated[FileIngestion, Depends(_files)]
 MonitorDep = Annotated[Monitor, Depends(_monitor)]
 AlertsDep = Annotated[AlertWatcher, Depends(_alerts)]
+ShadowDep = Annotated[ShadowScorer, Depends(_shadow)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 

@@ -10,5 +10,6 @@ from app.db import (  # noqa: F401
     outcomes,
     policies,
     records,
+    shadow,
     training_jobs,
 )

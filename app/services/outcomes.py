@@ -14,9 +14,11 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import outcomes as outcomes_db
+from app.db import shadow as shadow_db
 from app.db.base import new_id, utcnow
 from app.db.decisions import Decision
 from app.db.outcomes import DecisionReview, Outcome
+from app.db.shadow import ShadowScore
 from app.domain.principal import Principal
 from app.kit.days import epoch_day
 from app.schemas.outcomes import OutcomeBatch, OutcomeIn, OutcomeReceipt, ReviewCreate, UnmatchedOutcome
@@ -109,9 +111,12 @@ async def add_review(session: AsyncSession, principal: Principal, decision: Deci
 class FollowUps:
     outcome: Outcome | None
     reviews: list[DecisionReview]
+    shadow: list[ShadowScore]
 
 
 async def follow_ups(session: AsyncSession, decision: Decision) -> FollowUps:
-    """What came after a decision: its outcome (if one arrived) and its reviews, oldest first."""
+    """What came after a decision: its outcome (if one arrived), its reviews (oldest first) and
+    the challengers' shadow scores."""
     return FollowUps(await outcomes_db.outcome_of(session, decision.id),
-                     await outcomes_db.reviews_of(session, decision.id))
+                     await outcomes_db.reviews_of(session, decision.id),
+                     await shadow_db.scores_of(session, decision.id))

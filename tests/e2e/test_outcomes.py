@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 import pytest_asyncio
 
@@ -12,6 +13,7 @@ from app.db import retraining as retraining_db
 from app.demo import generate
 from app.services.retraining import merge
 from tests.e2e.conftest import frames_of, new_client
+from tests.e2e.test_decisions import booster
 from tests.e2e.test_training_flow import train_and_wait
 
 
@@ -175,3 +177,40 @@ async def test_retrain_needs_a_valid_dataset(app):
         with pytest.raises(ApiError) as info:
             await fresh.request("POST", "/v1/models/retrain")
         assert info.value.status_code == 409
+
+
+async def test_a_challenger_scores_every_decision_in_shadow(app, trained, small_frames):
+    versions = [m["version"] for m in await trained.models()]
+    active = next(m["version"] for m in await trained.models() if m["active"])
+    with pytest.raises(ApiError) as info:
+        await trained.request("POST", f"/v1/models/{active}/shadow")
+    assert info.value.status_code == 409
+    if len(versions) == 1:  # a second version to challenge with (module order may have made one already)
+        await trained.request("POST", "/v1/models/retrain")
+        await app.state.runtime.jobs.wait_idle()
+    await trained.activate(max(m["version"] for m in await trained.models()))
+    active = next(m["version"] for m in await trained.models() if m["active"])
+    challenger = next(v for v in (m["version"] for m in await trained.models()) if v != active)
+    shadowed = await trained.request("POST", f"/v1/models/{challenger}/shadow")
+    assert shadowed["model_version"] == challenger
+    made = await trained.decide(order(small_frames, 20, "SH"))
+    detail = await trained.request("GET", f"/v1/decisions/{made['decision_id']}")
+    assert [s["model_version"] for s in detail["shadow"]] == [challenger]
+    assert detail["model_version"] == active  # the answer is the active version's
+    me = await trained.me()
+    model, calibration = await booster(app, challenger, me["id"])
+    X = np.array([[np.nan if detail["features"][n] is None else detail["features"][n] for n in model.feature_names]],
+                 dtype=np.float32)
+    expected = float(calibration(model.predict_proba(X))[0])
+    assert detail["shadow"][0]["probability_block"] == pytest.approx(expected, abs=1e-6)
+    assert detail["shadow"][0]["decision"] == ("block" if expected >= model.threshold else "bill")
+
+    assert (await trained.send("DELETE", f"/v1/models/{challenger}/shadow")).status_code == 204
+    app.state.runtime.shadow.forget(me["id"])
+    after = await trained.decide(order(small_frames, 21, "SH"))
+    assert (await trained.request("GET", f"/v1/decisions/{after['decision_id']}"))["shadow"] == []
+    stranger = await new_client(app)
+    async with stranger:
+        with pytest.raises(ApiError) as info:
+            await stranger.request("POST", f"/v1/models/{challenger}/shadow")
+        assert info.value.status_code == 404
