@@ -223,13 +223,19 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
         ids = [r.decision["id"] for r in records]
         existing = set(await session.scalars(select(Decision.id).where(Decision.id.in_(ids))))
         records = [r for r in records if r.decision["id"] not in existing]
+    # The same decision id twice in one commit: two identical requests decided concurrently (neither
+    # was in the recent cache yet). One row; both requests' audit events.
+    events = [r.audit for r in records if r.audit is not None]
+    unique: dict[str, LogRecord] = {}
+    for record in records:
+        unique.setdefault(record.decision["id"], record)
+    records = list(unique.values())
     if not records:
         return 0
     await _fill_supersedes(session, records)
     await session.execute(insert(Decision.__table__), [r.decision for r in records])
     for observer in observers:
         await observer.observe(session, [r.decision for r in records])
-    events = [r.audit for r in records if r.audit is not None]
     if events:
         await session.execute(insert(AuditEvent.__table__), events)
     return len(records)

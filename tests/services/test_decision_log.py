@@ -121,3 +121,17 @@ async def test_a_live_owner_is_left_alone(app, tenant, tmp_path):
     assert await other.recover() == 0  # its lock is held: not ours to replay
     assert await stored(app, tenant.company_id) == (0, 0)
     os.close(alive._lock_fd)
+
+
+async def test_the_same_decision_twice_in_one_commit_is_one_row_with_both_events(app, tenant):
+    """Two identical requests decided at the same time carry the same decision id: the commit
+    holding both must store it once (an integrity error would retry the commit for ever)."""
+    log = DecisionLog(app.state.runtime.sessions, None)
+    await log.start()
+    first = records(tenant.company_id, 2)
+    again = LogRecord(dict(first[0].decision), dict(first[0].audit))
+    try:
+        await asyncio.wait_for(log.write([*first, again]), timeout=10)
+        assert await stored(app, tenant.company_id) == (2, 3)
+    finally:
+        await log.stop()
