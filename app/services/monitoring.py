@@ -82,9 +82,13 @@ def period(since: datetime | None, until: datetime | None, bucket: str, today: d
     """Whole UTC days: `since`'s day up to the day of `until` (exclusive; a bound inside a day
     includes that day). Default: the last 30 days including today."""
     today = today or datetime.now(UTC).date()
-    end = today + timedelta(days=1) if until is None else until.astimezone(UTC).date() + timedelta(
-        days=0 if until.astimezone(UTC).time() == time() else 1)
-    start = end - timedelta(days=DEFAULT_DAYS) if since is None else since.astimezone(UTC).date()
+    try:
+        end = today + timedelta(days=1) if until is None else until.astimezone(UTC).date() + timedelta(
+            days=0 if until.astimezone(UTC).time() == time() else 1)
+        start = end - timedelta(days=DEFAULT_DAYS) if since is None else since.astimezone(UTC).date()
+    except OverflowError:
+        raise InvalidInput("since and until must be between years 1 and 9999",
+                           errors=[{"field": "until", "message": "out of range"}]) from None
     if start >= end:
         raise InvalidInput("since must be before until", errors=[{"field": "since", "message": "not before until"}])
     if (end - start).days > MAX_DAYS:
