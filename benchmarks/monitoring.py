@@ -216,7 +216,8 @@ def run(quick: bool = False) -> None:
             results["baseline_healthz"] = timed_gets(base, "/healthz", {}, {}, 10)
         results["baseline_scan_scores_only"] = scan_baseline(url, company_id, results["stored"]["model_id"],
                                                              datetime.fromisoformat(since))
-    save("monitoring-quick" if quick else "monitoring", results)
+    results["quick"] = quick
+    print(f"written {save('monitoring', results)}")
     report(results)
 
 
