@@ -1,4 +1,4 @@
-.PHONY: run test bench bench-decisions bench-ingest bench-training install lint container-smoke
+.PHONY: run test bench bench-decisions bench-ingest bench-training bench-monitoring install lint container-smoke
 
 install:
 	./scripts/bootstrap.sh
@@ -23,6 +23,9 @@ bench-ingest: install
 
 bench-training: install
 	.venv/bin/python -m benchmarks training
+
+bench-monitoring: install
+	.venv/bin/python -m benchmarks monitoring
 
 lint: install
 	.venv/bin/ruff check app tests benchmarks

@@ -9,7 +9,20 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import audit, companies, datasets, decisions, files, health, model_versions, policies, training
+from app.api import (
+    audit,
+    companies,
+    datasets,
+    decisions,
+    files,
+    health,
+    model_versions,
+    monitoring,
+    outcomes,
+    policies,
+    shadow,
+    training,
+)
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi, route_operation_id
@@ -25,7 +38,9 @@ for credit review. Register a company (`POST /v1/companies`), click **Authorize*
 token, upload history into a dataset, let a model train, then ask for decisions."""
 
 # The order a newcomer follows in Swagger UI (routes themselves are matched decisions first).
-TAG_ORDER = ("companies", "datasets", "training", "models", "policies", "decisions", "audit", "operations")
+TAG_ORDER = (
+    "companies", "datasets", "training", "models", "policies", "decisions", "monitoring", "audit", "operations",
+)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,7 +72,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_file_bytes=settings.max_file_bytes)
     install_handlers(app)
     # Routes are matched in order: the decision endpoints, the hot path, come first.
-    for module in (decisions, health, companies, datasets, files, training, model_versions, policies, audit):
+    for module in (decisions, outcomes, health, companies, datasets, files, training, model_versions, shadow,
+                   monitoring, policies, audit):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, datasets.openapi_schemas())

@@ -43,6 +43,8 @@ QUEUE_BACKLOG = Gauge("creditgate_queue_backlog",
 CONSUMER_LAG = Gauge("creditgate_kafka_consumer_lag",
                      "Records behind the end of the topic on this replica's partitions (highwater - position)",
                      ["topic"])
+OPEN_ALERTS = Gauge("creditgate_open_alerts", "Monitoring alerts open across companies, by kind (drift, performance)",
+                    ["kind"])
 
 
 class _Decided(Protocol):

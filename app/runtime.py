@@ -20,6 +20,7 @@ from app.db.engine import make_engine, make_sessionmaker, transaction
 from app.kit.rate_limits import RateLimits
 from app.services import datasets as datasets_service
 from app.services import training_worker
+from app.services.alerts import AlertWatcher
 from app.services.auth import Authenticator
 from app.services.auth_cache import AuthCache
 from app.services.batch_sink import BatchSink
@@ -30,8 +31,10 @@ from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute, JobQueue, Jobs
+from app.services.monitoring import Monitor
 from app.services.policy_book import PolicyBook
 from app.services.scoring import ModelCache
+from app.services.shadow import ShadowScorer
 from app.services.training import Trainer, TrainingService
 from app.settings import Settings
 
@@ -53,6 +56,9 @@ class Runtime:
     evaluations: EvaluationService
     decisions: DecisionEngine
     rate_limits: RateLimits
+    monitor: Monitor
+    alerts: AlertWatcher
+    shadow: ShadowScorer
     change_feed: ChangeFeed | None = None
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
@@ -66,11 +72,13 @@ class Runtime:
         await self.batch_queue.start()
         await datasets_service.resume_interrupted(self.sessions, self.settings, self.training.on_dataset_ready)
         await self.jobs.start()
+        await self.alerts.start()
         logger.info("started", extra={"database": self.engine.dialect.name, "env": self.settings.env.value,
                                       "batch_queue": type(self.batch_queue).__name__,
                                       "job_queue": type(self.jobs.queue).__name__})
 
     async def stop(self) -> None:
+        await self.alerts.stop()
         await self.batch_queue.stop()
         await self.files.stop()
         await self.jobs.stop()
@@ -90,8 +98,12 @@ def build_runtime(settings: Settings) -> Runtime:
     jobs = Jobs(sessions, _job_queue(settings))
     training = TrainingService(sessions, settings, compute, jobs, trainer=_trainer(settings))
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
-    decisions = DecisionEngine(ModelCache(sessions), CustomerDataCache(sessions),
-                               DecisionLog(sessions, journal_directory(settings)), PolicyBook(sessions))
+    monitor = Monitor()  # counts each decision as the log writes it (docs/decisions/0011)
+    models = ModelCache(sessions)
+    shadow = ShadowScorer(models)  # challengers score each decision as the log writes it
+    decisions = DecisionEngine(models, CustomerDataCache(sessions),
+                               DecisionLog(sessions, journal_directory(settings), observers=(monitor, shadow)),
+                               PolicyBook(sessions))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,
         auth=Authenticator(sessions, settings, auth_cache), batch_queue=_batch_queue(settings, sink),
@@ -100,6 +112,7 @@ def build_runtime(settings: Settings) -> Runtime:
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
                                 "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
+        monitor=monitor, alerts=AlertWatcher(sessions, settings, monitor), shadow=shadow,
         change_feed=ChangeFeed(settings.database_url, [auth_cache]) if engine.dialect.name == "postgresql" else None,
     )
 

@@ -76,6 +76,18 @@ class Settings(BaseSettings):
     dask_scheduler: str = ""
     dask_partitions: int = Field(default=0, ge=0)  # customer partitions; 0: two per worker
 
+    # Monitoring (docs/decisions/0011): a PSI of the score or a feature above `monitoring_psi_threshold`,
+    # or a live ROC AUC more than `monitoring_auc_margin` below the version's hold-out AUC, raises an
+    # alert; checked every `monitoring_interval_seconds` (0: never in the background) over the last
+    # `monitoring_window_days`, once a version has `monitoring_min_decisions` decisions (drift) or
+    # `monitoring_min_outcomes` outcomes (performance) there.
+    monitoring_psi_threshold: float = Field(default=0.25, gt=0)
+    monitoring_auc_margin: float = Field(default=0.05, ge=0, le=1)
+    monitoring_interval_seconds: float = Field(default=60.0, ge=0)
+    monitoring_window_days: int = Field(default=7, ge=1, le=400)
+    monitoring_min_decisions: int = Field(default=100, ge=1)
+    monitoring_min_outcomes: int = Field(default=50, ge=1)
+
     # Crash tests only (app/kit/failpoints.py): "name=seconds,...", and the file each hit is noted in.
     failpoints: str = ""
     failpoints_marker: str = ""

@@ -17,9 +17,13 @@ from app.schemas.decisions import (
     DecisionPage,
     DecisionRead,
     DecisionRequest,
+    ShadowScoreRead,
 )
+from app.schemas.outcomes import OutcomeRead, ReviewRead
 from app.services import decisions as service
+from app.services import outcomes
 from app.services.decisions import Decision, DecisionFilter
+from app.services.outcomes import FollowUps
 
 router = APIRouter(prefix="/v1/decisions", tags=["decisions"])
 
@@ -82,7 +86,7 @@ def _created(body: bytes, lang: str, repeated: bool = False) -> Response:
     return response
 
 
-def _read(decision: Decision, detail: bool = False) -> DecisionRead:
+def _read(decision: Decision, detail: bool = False, follow_ups: FollowUps | None = None) -> DecisionRead:
     values = dict(
         decision_id=decision.id, order_id=decision.order_id, customer_id=decision.customer_id,
         decision=decision.decision, probability_block=decision.probability_block,
@@ -94,16 +98,21 @@ def _read(decision: Decision, detail: bool = False) -> DecisionRead:
         policy_version=decision.policy_version, supersedes=decision.supersedes,
     )
     if detail:
-        return DecisionDetail(**values, request=decision.request, features=decision.features)
+        extra = {} if follow_ups is None else {
+            "outcome": None if follow_ups.outcome is None else OutcomeRead.model_validate(follow_ups.outcome),
+            "reviews": [ReviewRead.model_validate(r) for r in follow_ups.reviews],
+            "shadow": [ShadowScoreRead.model_validate(r) for r in follow_ups.shadow]}
+        return DecisionDetail(**values, request=decision.request, features=decision.features, **extra)
     return DecisionRead(**values)
 
 
 @router.get("/{decision_id}", response_model=DecisionDetail, responses=problem_responses(401, 404, 422),
             summary="Read a decision with its request and features")
-async def read_decision(decision: OwnedDecision) -> DecisionDetail:
+async def read_decision(decision: OwnedDecision, session: SessionDep) -> DecisionDetail:
     """The stored decision (for audit or an analyst's review): the result as it was answered, the
-    request as sent and the features the model saw."""
-    return _read(decision, detail=True)
+    request as sent and the features the model saw; then the order's `outcome` once it arrived,
+    the analysts' `reviews` and the challengers' `shadow` scores."""
+    return _read(decision, detail=True, follow_ups=await outcomes.follow_ups(session, decision))
 
 
 @router.get("", response_model=DecisionPage, responses=problem_responses(401, 422),

@@ -20,11 +20,14 @@ from app.kit.pagination import MAX_CURSOR_LENGTH, PageRequest
 from app.kit.rate_limits import RateLimits
 from app.runtime import Runtime
 from app.schemas.types import NO_CONTROL_CHARACTERS, QueryDateTime
+from app.services.alerts import AlertWatcher
 from app.services.bulk_files import FileIngestion
 from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute
+from app.services.monitoring import Monitor
+from app.services.shadow import ShadowScorer
 from app.services.training import TrainingService
 from app.settings import Settings
 
@@ -85,6 +88,18 @@ def _rate_limits(runtime: RuntimeDep) -> RateLimits:
     return runtime.rate_limits
 
 
+def _monitor(runtime: RuntimeDep) -> Monitor:
+    return runtime.monitor
+
+
+def _alerts(runtime: RuntimeDep) -> AlertWatcher:
+    return runtime.alerts
+
+
+def _shadow(runtime: RuntimeDep) -> ShadowScorer:
+    return runtime.shadow
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 RateLimitsDep = Annotated[RateLimits, Depends(_rate_limits)]
 SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(_sessions)]
@@ -94,6 +109,9 @@ EvaluationsDep = Annotated[EvaluationService, Depends(_evaluations)]
 BatchQueueDep = Annotated[BatchQueue, Depends(_batch_queue)]
 ComputeDep = Annotated[Compute, Depends(_compute)]
 FilesDep = Annotated[FileIngestion, Depends(_files)]
+MonitorDep = Annotated[Monitor, Depends(_monitor)]
+AlertsDep = Annotated[AlertWatcher, Depends(_alerts)]
+ShadowDep = Annotated[ShadowScorer, Depends(_shadow)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 

@@ -63,7 +63,7 @@ async def compare_models(models: OwnedModelVersions) -> ModelComparison:
                            metrics=service.compare(models))
 
 
-@router.get("/{version}", response_model=ModelRead, responses=problem_responses(401, 404, 422),
+@router.get("/{version:int}", response_model=ModelRead, responses=problem_responses(401, 404, 422),
             summary="Read a model version")
 async def read_model(model: OwnedModelVersion, principal: CurrentPrincipal) -> ModelRead:
     """Its hold-out metrics and threshold, features and their importance, training parameters

@@ -25,6 +25,20 @@ async def train_dataset(dataset: OwnedDataset, principal: CurrentPrincipal, sess
     return TrainingJobRead.model_validate(await training.request(session, principal, dataset, options))
 
 
+@router.post("/v1/models/retrain", status_code=status.HTTP_202_ACCEPTED, response_model=TrainingJobRead,
+             tags=["models"], responses=problem_responses(401, 409, 422, 429),
+             summary="Train a new version on everything known: every valid dataset plus the outcomes")
+async def retrain(principal: CurrentPrincipal, session: SessionDep, training: TrainingDep,
+                  body: TrainingRequest | None = None) -> TrainingJobRead:
+    """Builds a training set from every valid training dataset of the company and the decided
+    orders whose outcome arrived (POST /v1/outcomes), one fact per order id - the latest wins -
+    with the same point-in-time features, and trains a new version on it (a queued job filed
+    under the latest training dataset; poll `read_training_job`). The version's `details.sources`
+    records the datasets and outcomes it learned from. 409 without a valid training dataset."""
+    options = (body or TrainingRequest()).model_dump()
+    return TrainingJobRead.model_validate(await training.retrain(session, principal, options))
+
+
 @router.get("/v1/training-jobs", response_model=TrainingJobPage, responses=problem_responses(401, 422),
             summary="List the company's training jobs")
 async def list_training_jobs(principal: CurrentPrincipal, session: SessionDep,

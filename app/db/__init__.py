@@ -1,3 +1,15 @@
 """Database layer: engine, tables, queries. Importing it registers every table."""
 
-from app.db import audit, companies, datasets, decisions, model_versions, policies, records, training_jobs  # noqa: F401
+from app.db import (  # noqa: F401
+    audit,
+    companies,
+    datasets,
+    decisions,
+    model_versions,
+    monitoring,
+    outcomes,
+    policies,
+    records,
+    shadow,
+    training_jobs,
+)

@@ -8,8 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.domain.states import BillingDecision
-from app.schemas.common import Page, RequestModel
+from app.schemas.common import Page, ReadModel, RequestModel
 from app.schemas.datasets import CreditLimitIn, CustomerIn, SerasaReportIn
+from app.schemas.outcomes import OutcomeRead, ReviewRead
 from app.schemas.types import Code, Document, LaxIsoDate, LaxIsoDateTime, Money, Name
 
 MAX_DECISIONS_PER_BATCH = 500
@@ -140,9 +141,29 @@ class DecisionRead(BaseModel):
         default=None, description="the earlier decision of the same order_id this one replaces (the request changed)")
 
 
+class ShadowScoreRead(ReadModel):
+    """A challenger's score of the decision (never answered, never acted on)."""
+
+    model_version: int
+    probability_block: float
+    threshold: float
+    decision: Literal["bill", "block"] = Field(description="what the challenger would have decided by its threshold")
+
+
+class ShadowVersionRead(BaseModel):
+    model_version: int
+    since: datetime = Field(description="when it became a challenger")
+
+
 class DecisionDetail(DecisionRead):
     request: dict[str, Any]
     features: dict[str, Any]
+    outcome: OutcomeRead | None = Field(default=None, description="the order's final fate (POST /v1/outcomes); "
+                                                                  "null until it arrives")
+    reviews: list[ReviewRead] = Field(default_factory=list, description="analysts' reviews, oldest first")
+    shadow: list[ShadowScoreRead] = Field(
+        default_factory=list, description="challenger versions' scores of the same features (POST "
+        "/v1/models/{version}/shadow)")
 
 
 class DecisionBatchRead(BaseModel):

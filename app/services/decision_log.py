@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from sqlalchemy import insert, select
@@ -38,6 +38,12 @@ GATHER_SECONDS = 0.02
 """With a journal, the writer lets decisions accumulate this long before a commit: one commit per
 request under load cost more CPU than the decisions it wrote. Without one, requests wait for
 their commit, so it commits at once."""
+
+
+class Observer(Protocol):
+    """Work done with the decisions in the transaction that inserts them (monitoring counts)."""
+
+    async def observe(self, session: AsyncSession, decisions: list[dict[str, Any]]) -> None: ...
 
 
 @dataclass
@@ -60,9 +66,11 @@ class LogRecord:
 
 
 class DecisionLog:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Path | None) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Path | None,
+                 observers: tuple[Observer, ...] = ()) -> None:
         self.sessions = sessions
         self.directory = directory
+        self.observers = observers
         self.owner = uuid.uuid4().hex
         self._pending: list[LogRecord] = []
         self._closed_segments: list[Path] = []
@@ -160,7 +168,7 @@ class DecisionLog:
             covered = list(self._closed_segments)
         try:
             async with transaction(self.sessions) as session:
-                await insert_records(session, batch, skip_existing=True)
+                await insert_records(session, batch, skip_existing=True, observers=self.observers)
         except BaseException as exc:
             self._pending[:0] = batch
             for record in batch:
@@ -193,7 +201,8 @@ class DecisionLog:
                 for segment in sorted(self.directory.glob(f"{owner}-*.jsonl")):
                     records = _read_segment(segment)
                     async with transaction(self.sessions) as session:
-                        replayed += await insert_records(session, records, skip_existing=True)
+                        replayed += await insert_records(session, records, skip_existing=True,
+                                                         observers=self.observers)
                     segment.unlink()
                 lock_path.unlink(missing_ok=True)
             finally:
@@ -203,12 +212,15 @@ class DecisionLog:
         return replayed
 
 
-async def insert_records(session: AsyncSession, records: list[LogRecord], *, skip_existing: bool) -> int:
+async def insert_records(session: AsyncSession, records: list[LogRecord], *, skip_existing: bool,
+                         observers: tuple[Observer, ...] = ()) -> int:
     """Insert the decisions (and their audit events). A decision id already stored is skipped: a
     replayed journal, or the same request decided the same way by another replica (decision ids
     are derived from the request, app/services/decisions.py). A decision of an order decided before
     names the one it supersedes. The same id twice in `records` (two identical requests decided at
-    once, before either was remembered) is stored once, with both requests' audit events."""
+    once, before either was remembered) is stored once, with both requests' audit events. The
+    observers see exactly the decisions inserted, in the same transaction (monitoring counts each
+    decision once)."""
     unique: dict[str, LogRecord] = {}
     repeated_events: list[tuple[str, dict]] = []
     for record in records:
@@ -228,6 +240,8 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
     await _fill_supersedes(session, records)
     await session.execute(insert(Decision.__table__), [r.decision for r in records])
     events = [r.audit for r in records if r.audit is not None] + [event for _, event in repeated_events]
+    for observer in observers:
+        await observer.observe(session, [r.decision for r in records])
     if events:
         await session.execute(insert(AuditEvent.__table__), events)
     return len(records)

@@ -55,7 +55,8 @@ def _model_from_result(job: TrainingJob, version: int, result: dict[str, Any]) -
         booster=result["booster_ubjson"],
         metrics=result["metrics"],
         feature_importance=result["feature_importance"],
-        details={"counts": result["counts"], "best_iteration": result["best_iteration"], "timings": timings},
+        details={"counts": result["counts"], "best_iteration": result["best_iteration"], "timings": timings}
+        | ({"sources": result["sources"]} if result.get("sources") else {}),
         training_seconds=round(sum(timings.values()), 3),
         calibration=result.get("calibration"),
         reference=result.get("reference"),

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import retraining as retraining_db
 from app.db import training_jobs as jobs_db
 from app.db.base import utcnow
 from app.db.datasets import Dataset
@@ -24,7 +25,7 @@ from app.errors import Conflict, TooManyRequests
 from app.kit.pagination import PageRequest
 from app.metrics import TRAINING_DURATION, TRAINING_JOBS
 from app.ml.training import TrainConfig
-from app.services import audit, training_worker
+from app.services import audit, retraining, training_worker
 from app.services.jobs import Compute, JobRef, Jobs, WorkerLost
 from app.services.model_versions import record_version
 from app.settings import Settings
@@ -38,8 +39,10 @@ MAX_ATTEMPTS = 2  # a job whose worker died is run once more; a second death fai
 Trainer = Callable[[str, str, dict[str, Any]], dict[str, Any]]
 
 
-DEFAULT_OPTIONS: dict[str, Any] = {"monotone_constraints": True}
-"""What a training request may choose (`TrainingRequest`), and the choice when it does not."""
+DEFAULT_OPTIONS: dict[str, Any] = {"monotone_constraints": True, "sources": "dataset"}
+"""What a training request may choose (`TrainingRequest`), and the choice when it does not.
+`sources`: "dataset" trains the job's dataset; "everything" every valid training dataset of the
+company plus the decided orders whose outcome arrived (`retrain`, app/services/retraining.py)."""
 
 
 def train_config(settings: Settings, options: dict[str, Any] | None = None) -> TrainConfig:
@@ -89,6 +92,15 @@ class TrainingService:
                                   "finished (GET /v1/training-jobs).", headers={"Retry-After": "30"})
         return await self.queue(session, dataset, actor=principal.jti, options=options)
 
+    async def retrain(self, session: AsyncSession, principal: Principal,
+                      options: dict[str, Any] | None = None) -> TrainingJob:
+        """A training on everything known (every valid training dataset and the outcomes that
+        arrived); the job is filed under the company's latest valid training dataset."""
+        anchor = await retraining_db.latest_training_dataset(session, principal.company.id)
+        if anchor is None:
+            raise Conflict("No valid training dataset yet: upload one before retraining.")
+        return await self.request(session, principal, anchor, (options or {}) | {"sources": "everything"})
+
     async def queue(self, session: AsyncSession, dataset: Dataset, actor: str,
                     options: dict[str, Any] | None = None) -> TrainingJob:
         job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued,
@@ -111,8 +123,11 @@ class TrainingService:
         job = await self._start(ref.id)
         if job is None:
             return
+        trainer, subject = self.trainer, job.dataset_id
+        if job_options(job.options)["sources"] == "everything":  # on this compute worker, not a cluster
+            trainer, subject = retraining.train_company, job.company_id
         try:
-            result = await self.compute.run(self.trainer, self.settings.database_url, job.dataset_id,
+            result = await self.compute.run(trainer, self.settings.database_url, subject,
                                             asdict(train_config(self.settings, job.options)))
         except asyncio.CancelledError:
             raise  # shutting down: the job stays 'running' and resumes at the next start

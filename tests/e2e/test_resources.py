@@ -106,6 +106,11 @@ async def test_each_resource_is_404_for_another_companys_id(companies):
         ("GET", f"/v1/models/1/evaluations/{owner.evaluation_ids[0]}", None, f"Evaluation {owner.evaluation_ids[0]}"),
         ("POST", "/v1/models/1/evaluations", {"dataset_id": owner.dataset_id}, f"Dataset {owner.dataset_id}"),
         ("GET", f"/v1/decisions/{owner.decision_ids[0]}", None, f"Decision {owner.decision_ids[0]}"),
+        ("POST", f"/v1/decisions/{owner.decision_ids[0]}/reviews", {"decision": "bill", "reviewer": "x", "note": "x"},
+         f"Decision {owner.decision_ids[0]}"),
+        ("GET", "/v1/models/2/monitoring", None, "Model version 2"),
+        ("POST", "/v1/models/2/shadow", None, "Model version 2"),
+        ("DELETE", "/v1/models/2/shadow", None, "Model version 2"),
         ("DELETE", f"/v1/companies/me/tokens/{owner.jti}", None, f"Token {owner.jti}"),
     ]
     for method, path, body, what in probes:

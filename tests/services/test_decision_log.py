@@ -58,9 +58,9 @@ async def test_journaled_decisions_are_gathered_into_one_commit_until_a_flush(ap
     commits = []
     real_insert = decision_log.insert_records
 
-    async def counting_insert(session, batch, *, skip_existing):
+    async def counting_insert(session, batch, *, skip_existing, **options):
         commits.append(len(batch))
-        return await real_insert(session, batch, skip_existing=skip_existing)
+        return await real_insert(session, batch, skip_existing=skip_existing, **options)
 
     monkeypatch.setattr(decision_log, "insert_records", counting_insert)
     monkeypatch.setattr(decision_log, "GATHER_SECONDS", 60.0)  # only the flush can end the window
