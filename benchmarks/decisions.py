@@ -64,6 +64,20 @@ async def with_policy(url: str, headers: dict, dataset_id: str) -> dict:
             "counts": simulated["counts"]}
 
 
+async def second_version(url: str, headers: dict, dataset_id: str, shadow: bool = False) -> None:
+    """Version 2 trained on the same dataset and active; then (`shadow`) version 1 its challenger."""
+    async with CreditGateClient(url, token=headers["Authorization"].split()[1], timeout=1800) as api:
+        if shadow:
+            await api.request("POST", "/v1/models/1/shadow")
+            return
+        await api.train(dataset_id)
+        deadline = time.monotonic() + 1800
+        while not any(m["version"] == 2 for m in await api.models()):
+            assert time.monotonic() < deadline, "version 2 was never trained"
+            await asyncio.sleep(1)
+        await api.activate(2)
+
+
 def policy_step(samples: int = 20_000) -> dict:
     """In-process cost of the policy stage for one decision: the example policy's rules, operating
     point and review band (RulesPolicy.apply) against the model's threshold alone (p50 of each)."""
@@ -303,6 +317,14 @@ def run(quick: bool = False) -> None:
                 "batch": batch_throughput(url, headers, customer_ids, 100, 10 if quick else 40),
                 "batch_500": batch_throughput(url, headers, customer_ids, 500, 6 if quick else 20),
             }
+            asyncio.run(second_version(url, headers, dataset_id))
+            results["creditgate_version_2"] = {  # the same model without, then with, its challenger
+                "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
+                "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, 16, seconds)]}
+            asyncio.run(second_version(url, headers, dataset_id, shadow=True))
+            results["creditgate_with_shadow"] = {
+                "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
+                "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, 16, seconds)]}
             results["policy"] = {"simulate": asyncio.run(with_policy(url, headers, dataset_id))}
             results["creditgate_with_policy"] = {
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
@@ -334,8 +356,9 @@ def report(results: dict) -> None:
     ours, bare = results["creditgate"], results["bare_inplace_predict"]
     rows = []
     with_policy = results["creditgate_with_policy"]
-    for label, block in (("creditgate /v1/decisions", ours), ("with a credit policy", with_policy),
-                         ("bare inplace_predict", bare)):
+    for label, block in (("creditgate /v1/decisions", ours), ("version 2 alone", results["creditgate_version_2"]),
+                         ("version 2 + v1 in shadow", results["creditgate_with_shadow"]),
+                         ("with a credit policy", with_policy), ("bare inplace_predict", bare)):
         lat = block["latency_1_connection"]
         rows.append([label, "1", "1", lat.get("server_p50_ms", "-"), lat.get("server_p99_ms", "-"),
                      lat["client_p50_ms"], lat["client_p99_ms"], "-", "-"])
@@ -360,6 +383,12 @@ def report(results: dict) -> None:
             print(f"batch of {one['orders_per_batch']} orders{label}, 1 connection: server p50 "
                   f"{one.get('server_p50_ms')} ms, p99 {one.get('server_p99_ms')} ms; client p50 "
                   f"{one['client_p50_ms']} ms ({one['decisions_per_s']:,} decisions/s) (goal for 500: <= 50 ms)")
+    alone = results["creditgate_version_2"]["latency_1_connection"]
+    shadowed = results["creditgate_with_shadow"]["latency_1_connection"]
+    if alone.get("server_p99_ms") and shadowed.get("server_p99_ms"):
+        print(f"a challenger in shadow: server p50 {shadowed['server_p50_ms']} vs {alone['server_p50_ms']} ms, p99 "
+              f"{shadowed['server_p99_ms']} vs {alone['server_p99_ms']} ms "
+              f"({shadowed['server_p99_ms'] / alone['server_p99_ms'] - 1:+.0%}, goal <= +10%)")
     step, simulate = results["policy"]["step"], results["policy"]["simulate"]
     print(f"policy step per decision (in process): p50 {step['policy_p50_us']} us with the example policy, "
           f"{step['model_threshold_p50_us']} us with the model's threshold alone (goal <= 100 us)")
