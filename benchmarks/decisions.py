@@ -64,11 +64,12 @@ async def with_policy(url: str, headers: dict, dataset_id: str) -> dict:
             "counts": simulated["counts"]}
 
 
-async def second_version(url: str, headers: dict, dataset_id: str, shadow: bool = False) -> None:
-    """Version 2 trained on the same dataset and active; then (`shadow`) version 1 its challenger."""
+async def second_version(url: str, headers: dict, dataset_id: str, shadow: bool | None = None) -> None:
+    """Version 2 trained on the same dataset and active; then version 1 its challenger in shadow
+    (`shadow` True), or no more (False)."""
     async with CreditGateClient(url, token=headers["Authorization"].split()[1], timeout=1800) as api:
-        if shadow:
-            await api.request("POST", "/v1/models/1/shadow")
+        if shadow is not None:
+            await api.request("POST" if shadow else "DELETE", "/v1/models/1/shadow")
             return
         await api.train(dataset_id)
         deadline = time.monotonic() + 1800
@@ -325,6 +326,7 @@ def run(quick: bool = False) -> None:
             results["creditgate_with_shadow"] = {
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
                 "throughput": [throughput(url, "/v1/decisions", bodies, headers, pid, 16, seconds)]}
+            asyncio.run(second_version(url, headers, dataset_id, shadow=False))
             results["policy"] = {"simulate": asyncio.run(with_policy(url, headers, dataset_id))}
             results["creditgate_with_policy"] = {
                 "latency_1_connection": asyncio.run(latency(url, "/v1/decisions", bodies, headers)),
