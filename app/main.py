@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import audit, companies, datasets, decisions, files, health, model_versions, policies, training
+from app.api import audit, companies, datasets, decisions, files, health, model_versions, policies, reports, training
 from app.api.docs import install_docs
 from app.api.middleware import RequestContextMiddleware
 from app.api.openapi import install_openapi, route_operation_id
@@ -57,7 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_file_bytes=settings.max_file_bytes)
     install_handlers(app)
     # Routes are matched in order: the decision endpoints, the hot path, come first.
-    for module in (decisions, health, companies, datasets, files, training, model_versions, policies, audit):
+    for module in (decisions, health, companies, datasets, files, training, model_versions, reports, policies,
+                   audit):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, datasets.openapi_schemas())

@@ -25,6 +25,7 @@ from app.services.decisions import DecisionEngine
 from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute
+from app.services.reports import Reports
 from app.services.training import TrainingService
 from app.settings import Settings
 
@@ -81,6 +82,10 @@ def _compute(runtime: RuntimeDep) -> Compute:
     return runtime.compute
 
 
+def _reports(runtime: RuntimeDep) -> Reports:
+    return runtime.reports
+
+
 def _rate_limits(runtime: RuntimeDep) -> RateLimits:
     return runtime.rate_limits
 
@@ -94,6 +99,7 @@ EvaluationsDep = Annotated[EvaluationService, Depends(_evaluations)]
 BatchQueueDep = Annotated[BatchQueue, Depends(_batch_queue)]
 ComputeDep = Annotated[Compute, Depends(_compute)]
 FilesDep = Annotated[FileIngestion, Depends(_files)]
+ReportsDep = Annotated[Reports, Depends(_reports)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 
