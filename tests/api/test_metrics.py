@@ -44,7 +44,8 @@ async def test_domain_metrics_move_after_an_upload_a_training_and_decisions(app,
         assert (await train_and_wait(app, api, frames))["status"] == "trained"
         single = await api.http.post("/v1/decisions", json={"order": ORDER}, headers={"Accept-Language": "pt-BR"})
         assert single.status_code == 201 and single.headers["content-language"] == "pt-BR"
-        batch = await api.http.post("/v1/decisions/batch", json={"orders": [{"order": ORDER | {"order_id": f"M-{n}"}} for n in (2, 3, 4)]},
+        orders = [{"order": ORDER | {"order_id": f"M-{n}"}} for n in (2, 3, 4)]
+        batch = await api.http.post("/v1/decisions/batch", json={"orders": orders},
                                     headers={"Accept-Language": "fr-FR, pt-BR;q=0.5"})
         assert batch.status_code == 201 and batch.headers["content-language"] == "pt-BR"
         unknown = await api.http.post("/v1/decisions", json={"order": ORDER | {"order_id": "M-5"}},
