@@ -1,4 +1,4 @@
-"""`python -m benchmarks {decisions|ingest|training|all} [--quick]`"""
+"""`python -m benchmarks {decisions|ingest|training|reports|all} [--quick]`"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-NAMES = ("decisions", "ingest", "training")
+NAMES = ("decisions", "ingest", "training", "reports")
 
 
 def main() -> int:
