@@ -100,3 +100,26 @@ async def test_reports_of_another_company_are_404(companies):
     with pytest.raises(ApiError) as info:
         await owner.api.send("GET", "/v1/models/0/report")
     assert info.value.status_code == 422
+
+
+async def test_an_evaluation_that_did_not_succeed_has_no_report_yet(app, companies):
+    from sqlalchemy import select
+
+    from app.db.model_versions import ModelEvaluation, ModelVersion
+    from app.domain.states import JobStatus
+
+    owner = companies[0]
+    evaluation = await owner.api.request("GET", f"/v1/models/1/evaluations/{owner.evaluation_ids[0]}")
+    async with app.state.runtime.transaction() as session:
+        model = await session.scalar(select(ModelVersion).where(
+            ModelVersion.dataset_id == owner.dataset_id, ModelVersion.version == 1))
+        failed = ModelEvaluation(company_id=model.company_id, model_id=model.id, dataset_id=evaluation["dataset_id"],
+                                 status=JobStatus.failed, error="ValueError: made up for this test")
+        session.add(failed)
+        await session.flush()
+        failed_id = failed.id
+    for suffix in ("report", "curves"):
+        with pytest.raises(ApiError) as info:
+            await owner.api.send("GET", f"/v1/models/1/evaluations/{failed_id}/{suffix}")
+        assert info.value.status_code == 409
+        assert info.value.body["detail"].startswith(f"Evaluation {failed_id} is failed")
