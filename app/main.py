@@ -20,6 +20,7 @@ from app.api import (
     monitoring,
     outcomes,
     policies,
+    reports,
     shadow,
     training,
 )
@@ -72,8 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        max_file_bytes=settings.max_file_bytes)
     install_handlers(app)
     # Routes are matched in order: the decision endpoints, the hot path, come first.
-    for module in (decisions, outcomes, health, companies, datasets, files, training, model_versions, shadow,
-                   monitoring, policies, audit):
+    for module in (decisions, outcomes, health, companies, datasets, files, training, model_versions, reports,
+                   shadow, monitoring, policies, audit):
         app.include_router(module.router)
     install_docs(app)
     install_openapi(app, datasets.openapi_schemas())

@@ -9,7 +9,7 @@ import hashlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,6 +33,7 @@ from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute, JobQueue, Jobs
 from app.services.monitoring import Monitor
 from app.services.policy_book import PolicyBook
+from app.services.reports import Reports
 from app.services.scoring import ModelCache
 from app.services.shadow import ShadowScorer
 from app.services.training import Trainer, TrainingService
@@ -60,6 +61,7 @@ class Runtime:
     alerts: AlertWatcher
     shadow: ShadowScorer
     change_feed: ChangeFeed | None = None
+    reports: Reports = field(default_factory=Reports)
 
     def transaction(self) -> AbstractAsyncContextManager[AsyncSession]:
         """One unit of work: commit on success, roll back on error, then the after-commit work."""

@@ -1,4 +1,4 @@
-"""`python -m benchmarks {decisions|ingest|training|monitoring|all} [--quick]`"""
+"""`python -m benchmarks {decisions|ingest|training|monitoring|reports|all} [--quick]`"""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import importlib
 import sys
 
-NAMES = ("decisions", "ingest", "training", "monitoring")
+NAMES = ("decisions", "ingest", "training", "monitoring", "reports")
 
 
 def main() -> int:

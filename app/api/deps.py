@@ -27,6 +27,7 @@ from app.services.evaluations import EvaluationService
 from app.services.ingestion import BatchQueue
 from app.services.jobs import Compute
 from app.services.monitoring import Monitor
+from app.services.reports import Reports
 from app.services.shadow import ShadowScorer
 from app.services.training import TrainingService
 from app.settings import Settings
@@ -84,6 +85,10 @@ def _compute(runtime: RuntimeDep) -> Compute:
     return runtime.compute
 
 
+def _reports(runtime: RuntimeDep) -> Reports:
+    return runtime.reports
+
+
 def _rate_limits(runtime: RuntimeDep) -> RateLimits:
     return runtime.rate_limits
 
@@ -112,6 +117,7 @@ FilesDep = Annotated[FileIngestion, Depends(_files)]
 MonitorDep = Annotated[Monitor, Depends(_monitor)]
 AlertsDep = Annotated[AlertWatcher, Depends(_alerts)]
 ShadowDep = Annotated[ShadowScorer, Depends(_shadow)]
+ReportsDep = Annotated[Reports, Depends(_reports)]
 
 bearer = HTTPBearer(auto_error=False, description="The JWT returned by POST /v1/companies.")
 

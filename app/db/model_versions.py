@@ -64,6 +64,9 @@ class ModelEvaluation(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # The scored orders (app/ml/artifacts.py ScoreSample) its report's curves come from; NULL
+    # before it succeeded and for evaluations run before they were kept (migration 0009).
+    scores: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True, deferred_raiseload=True)
 
 
 VERSION_PAGE_KEYS = (ModelVersion.version,)
@@ -119,3 +122,13 @@ async def unfinished_evaluations_of(session: AsyncSession, dataset_id: str) -> i
 async def validation_sample(session: AsyncSession, model_id: str) -> bytes | None:
     """A version's scored validation slice (the operating points' input), or None."""
     return await session.scalar(select(ModelVersion.validation).where(ModelVersion.id == model_id))
+
+
+async def holdout_sample(session: AsyncSession, model_id: str) -> bytes | None:
+    """A version's scored hold-out slice (its report's curves), or None."""
+    return await session.scalar(select(ModelVersion.holdout).where(ModelVersion.id == model_id))
+
+
+async def evaluation_scores(session: AsyncSession, evaluation_id: str) -> bytes | None:
+    """An evaluation's scored orders (its report's curves), or None."""
+    return await session.scalar(select(ModelEvaluation.scores).where(ModelEvaluation.id == evaluation_id))

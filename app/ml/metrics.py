@@ -71,7 +71,7 @@ def average_precision(y_true: ArrayLike, proba: ArrayLike) -> float | None:
     positives = y.sum()
     if positives == 0:
         return None
-    tps, fps, _ = _cumulative_counts(y, p)
+    tps, fps, _ = cumulative_counts(y, p)
     precision = tps / (tps + fps)
     recall = tps / positives
     return float(np.sum(np.diff(recall, prepend=0.0) * precision))
@@ -84,12 +84,12 @@ def best_f1_threshold(y_true: ArrayLike, proba: ArrayLike) -> float:
     the same predictions as the next higher candidate, so that candidate is the highest choice.
     """
     y, p = _as_arrays(y_true, proba)
-    tps, fps, scores = _cumulative_counts(y, p)
+    tps, fps, scores = cumulative_counts(y, p)
     f1 = 2 * tps / (tps + fps + y.sum())
     return float(scores[int(np.argmax(f1))])  # scores descend: first maximum = highest threshold
 
 
-def _cumulative_counts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cumulative_counts(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """True/false positives when blocking at each distinct score, scores in descending order."""
     order = np.argsort(-p, kind="stable")
     ys, ps = y[order], p[order]

@@ -61,7 +61,7 @@ class EvaluationService:
             return
         evaluation, model = started
         try:
-            metrics = await self.compute.run(training_worker.evaluate_dataset, self.settings.database_url,
+            result = await self.compute.run(training_worker.evaluate_dataset, self.settings.database_url,
                                              evaluation.dataset_id, model.booster, model.feature_names["names"],
                                              model.threshold, model.calibration)
         except asyncio.CancelledError:
@@ -75,7 +75,7 @@ class EvaluationService:
         except Exception as exc:
             await self._finish(ref.id, model, error=f"{type(exc).__name__}: {exc}")
             return
-        await self._finish(ref.id, model, metrics=metrics)
+        await self._finish(ref.id, model, metrics=result["metrics"], scores=result["scores"])
 
     async def _start(self, evaluation_id: str) -> tuple[ModelEvaluation, ModelVersion] | None:
         async with transaction(self.sessions) as session:
@@ -92,12 +92,13 @@ class EvaluationService:
             self.jobs.submit_after_commit(session, ref)
 
     async def _finish(self, evaluation_id: str, model: ModelVersion, *, metrics: dict | None = None,
-                      error: str | None = None) -> None:
+                      scores: bytes | None = None, error: str | None = None) -> None:
         async with transaction(self.sessions) as session:
             evaluation = await session.get(ModelEvaluation, evaluation_id)
             evaluation.finished_at = utcnow()
             evaluation.status = JobStatus.succeeded if error is None else JobStatus.failed
             evaluation.metrics, evaluation.error = metrics, error and error[:2000]
+            evaluation.scores = scores
             summary = {"dataset_id": evaluation.dataset_id, "evaluation_id": evaluation.id,
                        "status": evaluation.status.value}
             if metrics is not None:

@@ -22,7 +22,7 @@ from app.ml.features import build_features
 from app.ml.history import History
 from app.ml.model import ScoringModel
 from app.ml.schema import conform
-from app.ml.training import TrainConfig, evaluate, train
+from app.ml.training import TrainConfig, evaluate_scored, train
 
 
 def to_frame(kind: str, rows: Rows) -> pl.DataFrame:
@@ -77,7 +77,10 @@ def evaluate_dataset(
     calibration: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Metrics of a version on a labelled dataset, with the version's calibration (its threshold is
-    on the calibrated scale; a version stored without one scores uncalibrated)."""
+    on the calibrated scale; a version stored without one scores uncalibrated), and the scored
+    orders (`ScoreSample.to_bytes()`) the evaluation's report draws its curves from:
+    `{"metrics": {...}, "scores": bytes}`."""
     features, _ = dataset_features(database_url, dataset_id)
     model = ScoringModel.from_ubjson(booster, feature_names, threshold, nthread=2)
-    return evaluate(model, features, calibrations.from_json(calibration))
+    metrics, scored = evaluate_scored(model, features, calibrations.from_json(calibration))
+    return {"metrics": metrics, "scores": scored.to_bytes()}

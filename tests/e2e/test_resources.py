@@ -1,18 +1,16 @@
 """Every list pages the same way, and every resource answers 404 for another company's id.
 
-Two companies each train a model on a small demo history, so that the ids and version numbers
-asked for exist - in the other company. A 404 here can only come from the ownership check."""
+Two companies each train a model on a small demo history (the session's `companies` fixture,
+tests/e2e/conftest.py), so that the ids and version numbers asked for exist - in the other
+company. A 404 here can only come from the ownership check."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pytest
-import pytest_asyncio
 
 from app.client import ApiError, CreditGateClient
-from app.demo import generate
-from tests.e2e.conftest import frames_of, new_client
 from tests.e2e.test_training_flow import train_and_wait
 
 
@@ -42,16 +40,6 @@ async def set_up(app, api: CreditGateClient, frames, trainings: int, evaluations
     issued = await api.request("POST", "/v1/companies/me/tokens")
     return Company(api, status["id"], [j["id"] for j in await api.training_jobs()], evaluation_ids, decision_ids,
                    issued["jti"])
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def companies(app):
-    frames = frames_of(generate(customers=120, orders=2000, seed=3))
-    first = await set_up(app, await new_client(app), frames, trainings=2, evaluations=2)
-    second = await set_up(app, await new_client(app), frames, trainings=1, evaluations=1)
-    yield first, second
-    for company in (first, second):
-        await company.api.__aexit__(None, None, None)
 
 
 LISTS = {
