@@ -39,6 +39,10 @@ class Scorer(Protocol):
         of float32 feature rows in `feature_names` order (NaN: unknown)."""
         ...
 
+    def probability(self, X: np.ndarray) -> np.ndarray:
+        """`score`'s probabilities alone (no contributions)."""
+        ...
+
 
 @dataclass(frozen=True)
 class LoadedModel:

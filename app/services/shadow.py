@@ -70,7 +70,7 @@ class ShadowScorer:
             names = model.scorer.feature_names
             X = np.array([[np.nan if d["features"].get(n) is None else d["features"][n] for n in names]
                           for d in decisions], dtype=np.float32)
-            raw, _ = model.scorer.score(X)
+            raw = model.scorer.probability(X)  # no contributions: a challenger's reasons are never shown
             probability = model.calibration(raw).tolist()
         except Exception:
             logger.exception("challenger could not score", extra={"model_id": model_id})

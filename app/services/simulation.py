@@ -74,7 +74,7 @@ def score(model: LoadedModel, features: pl.DataFrame) -> Sample:
     """The calibrated probabilities a live decision would give these rows (XGBoost's own float32
     probability, which the decision path reproduces bit for bit, then the version's calibration)."""
     X = feature_matrix(features, model.scorer.feature_names)
-    raw = np.asarray(model.scorer.booster.inplace_predict(X, validate_features=False), dtype=np.float64).ravel()
+    raw = model.scorer.probability(X)
     return Sample(features, model.calibration(raw), features["label"].to_numpy(),
                   features["amount"].to_numpy().astype(np.float64))
 

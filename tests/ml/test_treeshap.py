@@ -308,3 +308,13 @@ def test_splits_at_minus_infinity(params: dict) -> None:
     assert np.isfinite(probes[~np.isnan(probes)]).all()
     scorer = load_scorer(booster, [f"f{i}" for i in range(N_FEATURES)])
     assert scorer.name == "treeshap" and scorer.exact_probability
+
+
+def test_probability_alone_is_scores_probability_bit_for_bit(booster: xgb.Booster) -> None:
+    """A challenger in shadow and a backtest score without contributions: the same probabilities."""
+    from app.ml.scoring import XGBoostScorer
+
+    X = _rows(booster)
+    names = [f"f{i}" for i in range(N_FEATURES)]
+    for scorer in (load_scorer(booster, names), XGBoostScorer(booster, names)):
+        assert scorer.probability(X).tobytes() == scorer.score(X)[0].tobytes(), scorer.name
