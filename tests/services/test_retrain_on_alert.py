@@ -32,6 +32,10 @@ async def test_a_drift_alert_queues_a_retraining_only_where_the_setting_is_on(ap
     ref = reference(rng)
     on, off = await register_company(client), await register_company(client)
     assert (await client.get("/v1/companies/me", headers=on.headers)).json()["retrain_on_alert"] is False  # default
+    for refused in ({}, {"retrain_on_alert": None}, {"retrain_on_alert": 1}, {"retrain_on_alert": True, "x": 1}):
+        response = await client.patch("/v1/companies/me", json=refused, headers=on.headers)
+        assert response.status_code == 422, refused
+        assert response.headers["content-type"].startswith("application/problem+json")
     changed = await client.patch("/v1/companies/me", json={"retrain_on_alert": True}, headers=on.headers)
     assert changed.status_code == 200 and changed.json()["retrain_on_alert"] is True
     me = (await client.get("/v1/companies/me", headers=on.headers)).json()  # the cached state was forgotten
