@@ -114,7 +114,7 @@ def build_runtime(settings: Settings) -> Runtime:
         evaluations=EvaluationService(sessions, settings, compute, jobs), decisions=decisions,
         rate_limits=RateLimits({"registration": settings.rate_limit_registrations,
                                 "token": settings.rate_limit_tokens}, settings.rate_limit_storage),
-        monitor=monitor, alerts=AlertWatcher(sessions, settings, monitor), shadow=shadow,
+        monitor=monitor, alerts=AlertWatcher(sessions, settings, monitor, retrainer=training), shadow=shadow,
         change_feed=ChangeFeed(settings.database_url, [auth_cache]) if engine.dialect.name == "postgresql" else None,
     )
 

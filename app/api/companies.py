@@ -65,8 +65,11 @@ async def read_company(principal: CurrentPrincipal) -> CompanyRead:
 async def update_company(body: CompanySettingsUpdate, principal: CurrentPrincipal,
                          session: SessionDep) -> CompanyRead:
     """`auto_activate_models`: whether each newly trained version becomes the active one at once
-    (otherwise activate it with `activate_model`)."""
-    company = await service.update_settings(session, principal, body.auto_activate_models)
+    (otherwise activate it with `activate_model`). `retrain_on_alert` (default off): whether a
+    monitoring alert (drift or performance) queues a retraining on everything known, as
+    `retrain` does - one job at a time, within the bound on queued trainings. Settings left out
+    keep their value; naming none is a 422."""
+    company = await service.update_settings(session, principal, body.changes())
     return CompanyRead.model_validate(company)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from app.api.deps import CurrentPrincipal, EvaluationsDep, PageParams, SessionDep
+from app.api.deps import CurrentPrincipal, DecisionsDep, EvaluationsDep, PageParams, SessionDep, Since, Until
 from app.api.resources import OwnedEvaluation, OwnedModelVersion, OwnedModelVersions, dataset_of
+from app.errors import InvalidInput
 from app.schemas.common import problem_responses
 from app.schemas.models import (
     EvaluationCreate,
@@ -16,7 +17,7 @@ from app.schemas.models import (
     ModelRead,
     ModelSummary,
 )
-from app.services import evaluations
+from app.services import evaluations, shadow
 from app.services import model_versions as service
 from app.services.evaluations import ModelEvaluation
 from app.services.model_versions import ModelVersion
@@ -54,13 +55,23 @@ async def list_models(principal: CurrentPrincipal, session: SessionDep, page: Pa
 
 
 @router.get("/compare", response_model=ModelComparison, responses=problem_responses(401, 404, 422),
-            summary="Compare versions' hold-out metrics side by side")
-async def compare_models(models: OwnedModelVersions) -> ModelComparison:
+            summary="Compare versions' hold-out metrics side by side, and a champion with its challenger")
+async def compare_models(models: OwnedModelVersions, principal: CurrentPrincipal, session: SessionDep,
+                         engine: DecisionsDep, since: Since = None, until: Until = None) -> ModelComparison:
     """Each metric's value per version and its difference from the first version named (the
     baseline). Each version was measured on its own dataset's hold-out; to compare them on the same
-    orders, evaluate them on one dataset (`evaluate_model`)."""
+    orders, evaluate them on one dataset (`evaluate_model`). `shadow` compares a champion with its
+    challenger on live decisions made in [`since`, `until`) (default: all): of the named versions,
+    the pair where one scored the most of the other's decisions in shadow - how often they
+    disagree, each one's block rate, and on the outcomes that arrived, each one's ROC AUC and
+    confusion matrix."""
+    if since is not None and until is not None and since >= until:
+        raise InvalidInput("since must be before until", errors=[{"field": "since", "message": "not before until"}])
+    await engine.log.flush()  # decisions and their shadow scores are written off the request path
     return ModelComparison(versions=[m.version for m in models], baseline=models[0].version,
-                           metrics=service.compare(models))
+                           metrics=service.compare(models),
+                           shadow=await shadow.champion_vs_challenger(session, principal.company.id, models,
+                                                                      since, until))
 
 
 @router.get("/{version:int}", response_model=ModelRead, responses=problem_responses(401, 404, 422),

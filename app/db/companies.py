@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Select, String, select
+from sqlalchemy import ForeignKey, Select, String, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -19,6 +19,8 @@ class Company(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     is_active: Mapped[bool] = mapped_column(default=True)
     auto_activate_models: Mapped[bool] = mapped_column(default=True)
+    # Queue a retraining on everything known when a monitoring alert is raised (app/services/alerts.py).
+    retrain_on_alert: Mapped[bool] = mapped_column(default=False, server_default=false())
     # The active model version's id; the decision path compares it with its in-memory cache,
     # so every replica notices an activation on the next request.
     active_model_id: Mapped[str | None] = mapped_column(String(36))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, select, tuple_
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -91,6 +92,49 @@ async def existing_keys(session: AsyncSession, company_id: str,
         query = select(Outcome.order_id, Outcome.recorded_at).where(
             Outcome.company_id == company_id, Outcome.order_id.in_(sorted({k[0] for k in keys})))
     return {(order_id, recorded_at) for order_id, recorded_at in await session.execute(query)}
+
+
+OUTCOME_KEY = ("company_id", "order_id", "recorded_at")
+
+
+async def insert_new(session: AsyncSession, rows: list[dict]) -> set[str]:
+    """Insert the outcome rows whose (company, order id, recorded_at) is not stored yet - stored
+    meanwhile by a concurrent request included - and return the ids of those inserted.
+
+    SQLite and PostgreSQL: `INSERT ... ON CONFLICT (company_id, order_id, recorded_at) DO NOTHING
+    RETURNING id`, so a concurrent duplicate is skipped by the database, never an error (on
+    PostgreSQL the second writer waits for the first to commit, then skips). Elsewhere (SQL Server,
+    no ON CONFLICT): each row in a savepoint, a unique violation meaning "stored meanwhile".
+    Rows are written in key order, so concurrent batches take their locks in the same order."""
+    if not rows:
+        return set()
+    rows = sorted(rows, key=lambda r: (r["order_id"], r["recorded_at"]))
+    table = Outcome.__table__
+    dialect = session.bind.dialect.name
+    if dialect in ("sqlite", "postgresql"):
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        else:
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        inserted: set[str] = set()
+        for start in range(0, len(rows), 500):
+            statement = (dialect_insert(table).values(rows[start:start + 500])
+                         .on_conflict_do_nothing(index_elements=list(OUTCOME_KEY)).returning(table.c.id))
+            inserted |= set(await session.scalars(statement))
+        return inserted
+    return await _insert_new_portably(session, rows)
+
+
+async def _insert_new_portably(session: AsyncSession, rows: list[dict]) -> set[str]:
+    inserted = set()
+    for row in rows:
+        try:
+            async with session.begin_nested():
+                await session.execute(insert(Outcome.__table__), [row])
+        except IntegrityError:  # stored by a concurrent request since it was looked up
+            continue
+        inserted.add(row["id"])
+    return inserted
 
 
 async def current_outcomes(session: AsyncSession, decision_ids: Sequence[str]) -> list[Outcome]:

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, delete, select
+from sqlalchemy import ColumnElement, ForeignKey, String, and_, case, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db.base import Base, utcnow
+from app.db.decisions import Decision
+from app.db.outcomes import Outcome
 
 
 class ShadowVersion(Base):
@@ -53,3 +55,50 @@ async def remove(session: AsyncSession, company_id: str, model_id: str) -> int:
 async def scores_of(session: AsyncSession, decision_id: str) -> list[ShadowScore]:
     query = select(ShadowScore).where(ShadowScore.decision_id == decision_id).order_by(ShadowScore.model_version)
     return list(await session.scalars(query))
+
+
+def _paired(company_id: str, since: datetime | None, until: datetime | None):
+    """Decisions of the company joined with the shadow scores their challengers gave them,
+    within [since, until) of the decision's time (both sides filtered by company)."""
+    joined = Decision.__table__.join(ShadowScore.__table__, and_(
+        ShadowScore.decision_id == Decision.id, ShadowScore.company_id == company_id))
+    conditions = [Decision.company_id == company_id]
+    if since is not None:
+        conditions.append(Decision.created_at >= since)
+    if until is not None:
+        conditions.append(Decision.created_at < until)
+    return joined, conditions
+
+
+def _count(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+
+async def pair_counts(session: AsyncSession, company_id: str, model_ids: Sequence[str], since: datetime | None,
+                      until: datetime | None) -> list[tuple[str, str, int, int, int, int]]:
+    """Per (champion model, challenger model) among `model_ids`: decisions of the champion with
+    a shadow score of the challenger, those where the two decided differently, and each one's
+    blocks - one aggregate query, nothing read per decision."""
+    joined, conditions = _paired(company_id, since, until)
+    wanted = sorted(set(model_ids))
+    query = (select(Decision.model_id, ShadowScore.model_id, func.count(),
+                    _count(Decision.decision != ShadowScore.decision), _count(Decision.decision == "block"),
+                    _count(ShadowScore.decision == "block"))
+             .select_from(joined)
+             .where(*conditions, Decision.model_id.in_(wanted), ShadowScore.model_id.in_(wanted))
+             .group_by(Decision.model_id, ShadowScore.model_id))
+    return [(a, b, int(n), int(d), int(x), int(y)) for a, b, n, d, x, y in await session.execute(query)]
+
+
+async def pair_outcomes(session: AsyncSession, company_id: str, champion_id: str, challenger_id: str,
+                        since: datetime | None, until: datetime | None) -> list[tuple[float, float, float, float, str]]:
+    """(champion probability, champion threshold, challenger probability, challenger threshold,
+    outcome status) of the paired decisions whose outcome arrived (each decision's current one)."""
+    joined, conditions = _paired(company_id, since, until)
+    joined = joined.join(Outcome.__table__, and_(Outcome.decision_id == Decision.id,
+                                                 Outcome.company_id == company_id, Outcome.current.is_(True)))
+    query = (select(Decision.probability_block, Decision.threshold, ShadowScore.probability_block,
+                    ShadowScore.threshold, Outcome.status)
+             .select_from(joined)
+             .where(*conditions, Decision.model_id == champion_id, ShadowScore.model_id == challenger_id))
+    return [tuple(row) for row in await session.execute(query)]

@@ -22,6 +22,7 @@ class CompanyState:
     data_version: int
     created_at: datetime
     active_policy_id: str | None = None
+    retrain_on_alert: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -118,11 +118,48 @@ class MetricComparison(BaseModel):
                                             examples=[{"2": 0.013}])
 
 
+class PairValues(BaseModel):
+    """One figure of the champion and of its challenger."""
+
+    champion: float | None
+    challenger: float | None
+
+
+class PairConfusion(BaseModel):
+    """Each one's confusion matrix against the outcomes (its own threshold)."""
+
+    champion: ConfusionMatrix | None
+    challenger: ConfusionMatrix | None
+
+
+class ShadowComparison(BaseModel):
+    """A champion and its challenger on the same live decisions: those the champion made that
+    the challenger scored in shadow, within the period asked."""
+
+    champion: int = Field(description="the version that made the decisions", examples=[1])
+    challenger: int = Field(description="the version that scored them in shadow", examples=[2])
+    decisions: int = Field(description="decisions of the champion with a shadow score of the challenger",
+                           examples=[1200])
+    disagreement: float | None = Field(description="share of those decisions where the challenger's decision "
+                                                   "(bill or block) differs from the champion's", examples=[0.045])
+    block_rate: PairValues = Field(description="each one's share of block decisions over them")
+    outcomes: int = Field(description="those decisions whose outcome arrived (the latest one of each)",
+                          examples=[310])
+    roc_auc: PairValues = Field(description="each one's ROC AUC against the outcomes (blocked = positive); "
+                                            "null without both outcomes")
+    confusion: PairConfusion = Field(description="each one's confusion matrix against the outcomes; null "
+                                                 "without outcomes")
+
+
 class ModelComparison(ReadModel):
     versions: list[int]
     baseline: int = Field(description="the first version named; deltas are against it")
     metrics: dict[str, MetricComparison] = Field(
         description="accuracy, precision, recall, f1, roc_auc, pr_auc, log_loss, brier and threshold")
+    shadow: ShadowComparison | None = Field(
+        default=None, description="champion against challenger on live traffic: the pair of named versions where "
+                                  "one scored the most of the other's decisions in shadow (`since`/`until`); "
+                                  "null when none did")
 
 
 class TrainingJobPage(Page[TrainingJobRead]):

@@ -3,7 +3,8 @@ of a feature over the threshold) or whose live ROC AUC fell more than a margin b
 AUC. Evaluated in the background every `monitoring_interval_seconds` over the last
 `monitoring_window_days` for every version that decided something there, and on request
 (`AlertWatcher.evaluate_all`). An alert stays open - and is not raised again - until its
-condition ends (`cleared_at`); raising and clearing are audit events."""
+condition ends (`cleared_at`); raising and clearing are audit events. A company with
+`retrain_on_alert` gets one retraining queued (`Retrainer`) for what an evaluation raised."""
 
 from __future__ import annotations
 
@@ -12,11 +13,13 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import monitoring as monitoring_db
 from app.db.base import new_id, utcnow
+from app.db.companies import Company
 from app.db.engine import transaction
 from app.db.model_versions import ModelVersion
 from app.db.monitoring import Alert
@@ -57,11 +60,20 @@ def conditions(total: MonitoringBucket, holdout_auc: float | None, settings: Set
     return found
 
 
+class Retrainer(Protocol):
+    """Queues the retraining an alert asks for (the training service), in the alert's transaction."""
+
+    async def retrain_for_alert(self, session: AsyncSession, company_id: str,
+                                alert_ids: list[str]) -> dict[str, Any]: ...
+
+
 class AlertWatcher:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings, monitor: Monitor) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings, monitor: Monitor,
+                 retrainer: Retrainer | None = None) -> None:
         self.sessions = sessions
         self.settings = settings
         self.monitor = monitor
+        self.retrainer = retrainer
         self._task: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -125,6 +137,9 @@ class AlertWatcher:
                 alert.cleared_at = now
                 _audit(session, alert, "alert.cleared")
         await session.flush()
+        if raised and self.retrainer is not None and (await session.get(Company, company_id)).retrain_on_alert:
+            # one retraining for what this evaluation raised, committed with the alerts
+            await self.retrainer.retrain_for_alert(session, company_id, [a.id for a in raised])
         return raised
 
 

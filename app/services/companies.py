@@ -22,7 +22,8 @@ __all__ = ["ApiToken", "Company"]
 
 def company_state(company: Company) -> CompanyState:
     return CompanyState(company.id, company.name, company.email, company.is_active, company.auto_activate_models,
-                        company.active_model_id, company.data_version, company.created_at, company.active_policy_id)
+                        company.active_model_id, company.data_version, company.created_at, company.active_policy_id,
+                        company.retrain_on_alert)
 
 
 async def register(
@@ -93,11 +94,19 @@ def _store_token(session: AsyncSession, settings: Settings, company_id: str) -> 
     return issued
 
 
-async def update_settings(session: AsyncSession, principal: Principal, auto_activate: bool) -> Company:
+SETTINGS = ("auto_activate_models", "retrain_on_alert")
+
+
+async def update_settings(session: AsyncSession, principal: Principal, values: dict[str, bool]) -> Company:
+    """Change the named settings (`SETTINGS`); one audit event with what changed, and the
+    company's cached state forgotten after commit."""
     company = await session.get(Company, principal.company.id)
-    if company.auto_activate_models != auto_activate:
-        company.auto_activate_models = auto_activate
+    changed = {name: value for name, value in values.items()
+               if name in SETTINGS and getattr(company, name) != value}
+    if changed:
+        for name, value in changed.items():
+            setattr(company, name, value)
         audit.record(session, company_id=company.id, action="company.settings_changed", subject_type="company",
-                     subject_id=company.id, summary={"auto_activate_models": auto_activate}, actor=principal.jti)
+                     subject_id=company.id, summary=changed, actor=principal.jti)
         changes.company_changed(session, company.id)
     return company

@@ -2,7 +2,9 @@
 
 Outcomes are stored in the request's transaction (an acknowledged outcome is committed), each
 linked to its order's latest decision; an order never decided is reported back, not stored.
-The same (order id, recorded_at) again stores nothing twice."""
+The same (order id, recorded_at) again stores nothing twice - also when two requests carry it at
+the same instant: the insert skips what the database already holds (`outcomes_db.insert_new`) and
+the receipt counts it among the duplicates."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import outcomes as outcomes_db
@@ -47,7 +48,9 @@ async def record_outcomes(session: AsyncSession, log: DecisionLog, principal: Pr
     rows = [_row(company_id, item, latest[item.order_id], now) for key, item in matched.items() if key not in stored]
     if rows:
         await _mark_current(session, rows)
-        await session.execute(insert(Outcome.__table__), rows)
+        # idempotent at the database: a row a concurrent batch stored since the lookup is skipped
+        inserted = await outcomes_db.insert_new(session, rows)
+        rows = [row for row in rows if row["id"] in inserted]
     accepted = len(batch.items) - len(unmatched)
     receipt = OutcomeReceipt(accepted=accepted, duplicates=accepted - len(rows), unmatched=unmatched)
     audit.record(session, company_id=company_id, action="outcomes.recorded", subject_type="outcomes",

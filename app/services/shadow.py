@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,10 @@ from app.db.model_versions import ModelVersion
 from app.db.shadow import ShadowScore, ShadowVersion
 from app.domain.principal import Principal
 from app.errors import Conflict
+from app.ml.drift import confusion
+from app.ml.metrics import roc_auc
 from app.ml.model import BILL, BLOCK
+from app.schemas.models import PairConfusion, PairValues, ShadowComparison
 from app.services import audit
 from app.services.scoring import ModelCache
 
@@ -110,3 +114,34 @@ async def remove_challenger(session: AsyncSession, scorer: ShadowScorer, princip
 
 async def scores_of(session: AsyncSession, decision_id: str) -> list[ShadowScore]:
     return await shadow_db.scores_of(session, decision_id)
+
+
+async def champion_vs_challenger(session: AsyncSession, company_id: str, models: Sequence[ModelVersion],
+                                 since: datetime | None = None,
+                                 until: datetime | None = None) -> ShadowComparison | None:
+    """Of the named versions, the pair where one (the challenger) scored the most decisions of
+    the other (the champion) in shadow, decided in [since, until): how often they disagree, each
+    one's block rate, and against the outcomes that arrived for those decisions each one's ROC
+    AUC and confusion matrix. None when no named version scored another's decisions."""
+    by_id = {m.id: m for m in models}
+    order = {m.id: i for i, m in enumerate(models)}
+    pairs = await shadow_db.pair_counts(session, company_id, list(by_id), since, until)
+    if not pairs:
+        return None
+    champion_id, challenger_id, n, disagree, champion_blocks, challenger_blocks = min(
+        pairs, key=lambda p: (-p[2], order[p[0]], order[p[1]]))
+    rows = await shadow_db.pair_outcomes(session, company_id, champion_id, challenger_id, since, until)
+    values = np.array([r[:4] for r in rows], dtype=np.float64).reshape(-1, 4)
+    blocked = np.array([r[4] == "blocked" for r in rows], dtype=bool)
+    auc = {side: None for side in ("champion", "challenger")}
+    matrix = dict(auc)
+    if len(rows):
+        for side, (p, t) in {"champion": (0, 1), "challenger": (2, 3)}.items():
+            score = roc_auc(blocked.astype(np.int8), values[:, p])
+            auc[side] = None if score is None else round(score, 6)
+            matrix[side] = confusion(blocked, values[:, p], values[:, t])
+    return ShadowComparison(
+        champion=by_id[champion_id].version, challenger=by_id[challenger_id].version, decisions=n,
+        disagreement=round(disagree / n, 6),
+        block_rate=PairValues(champion=round(champion_blocks / n, 6), challenger=round(challenger_blocks / n, 6)),
+        outcomes=len(rows), roc_auc=PairValues(**auc), confusion=PairConfusion(**matrix))

@@ -101,8 +101,33 @@ class TrainingService:
             raise Conflict("No valid training dataset yet: upload one before retraining.")
         return await self.request(session, principal, anchor, (options or {}) | {"sources": "everything"})
 
+    async def retrain_for_alert(self, session: AsyncSession, company_id: str, alert_ids: list[str]) -> dict[str, Any]:
+        """The retraining an alert asks for (`retrain_on_alert`), by the rules of `retrain`: the
+        unfinished retraining of the company's latest valid training dataset if there is one (one
+        job at a time), else a new one within the bound on unfinished jobs; never raises. Audited
+        (`training.retrain_on_alert`) with what happened: queued, already_queued or skipped."""
+        anchor = await retraining_db.latest_training_dataset(session, company_id)
+        job, outcome = None, "queued"
+        if anchor is None:
+            outcome = "skipped: no valid training dataset"
+        elif (job := await jobs_db.unfinished_for_dataset(session, anchor.id)) is not None:
+            outcome = "already_queued"
+            if job_options(job.options)["sources"] != "everything":
+                outcome = "skipped: the dataset is already being trained"
+        elif await jobs_db.unfinished_count(session, company_id) >= self.settings.max_unfinished_jobs_per_company:
+            outcome = "skipped: too many unfinished trainings"
+        else:
+            job = await self.queue(session, anchor, actor=audit.SYSTEM_ACTOR,
+                                   options={"sources": "everything"}, reason={"alert_ids": alert_ids})
+        summary = {"alert_ids": alert_ids, "outcome": outcome, "job_id": job.id if job is not None else None}
+        audit.record(session, company_id=company_id, action="training.retrain_on_alert", subject_type="company",
+                     subject_id=company_id, summary=summary, actor=audit.SYSTEM_ACTOR)
+        if job is None:
+            logger.warning("no retraining for the alert", extra={"company_id": company_id, "outcome": outcome})
+        return summary
+
     async def queue(self, session: AsyncSession, dataset: Dataset, actor: str,
-                    options: dict[str, Any] | None = None) -> TrainingJob:
+                    options: dict[str, Any] | None = None, reason: dict[str, Any] | None = None) -> TrainingJob:
         job = TrainingJob(company_id=dataset.company_id, dataset_id=dataset.id, status=JobStatus.queued,
                           active_dataset_id=dataset.id, options=job_options(options))
         try:
@@ -115,7 +140,7 @@ class TrainingService:
             return existing
         audit.record(session, company_id=dataset.company_id, action="training.queued",
                      subject_type="training_job", subject_id=job.id,
-                     summary={"dataset_id": dataset.id, "options": job.options}, actor=actor)
+                     summary={"dataset_id": dataset.id, "options": job.options} | (reason or {}), actor=actor)
         self.jobs.submit_after_commit(session, JobRef(JobKind.training, job.id, job.company_id))
         return job
 

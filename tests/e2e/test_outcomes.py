@@ -214,3 +214,40 @@ async def test_a_challenger_scores_every_decision_in_shadow(app, trained, small_
         with pytest.raises(ApiError) as info:
             await stranger.request("POST", f"/v1/models/{challenger}/shadow")
         assert info.value.status_code == 404
+
+
+async def test_compare_answers_a_champion_against_its_challenger_from_real_shadow_scores(app, trained,
+                                                                                          small_frames):
+    if len(await trained.models()) == 1:  # a second version (module order may have made one already)
+        await trained.request("POST", "/v1/models/retrain")
+        await app.state.runtime.jobs.wait_idle()
+    versions = [m["version"] for m in await trained.models()]
+    champion, challenger = max(versions), min(versions)
+    await trained.activate(champion)
+    await trained.request("POST", f"/v1/models/{challenger}/shadow")
+    since = datetime.now(UTC).isoformat()
+    made = [await trained.decide(order(small_frames, 30 + i, "CMP")) for i in range(8)]
+    items = [{"order_id": f"CMP-{30 + i}", "status": "blocked" if i % 2 else "billed",
+              "recorded_at": "2026-02-01T00:00:00Z"} for i in range(6)]
+    assert (await trained.request("POST", "/v1/outcomes", json={"items": items}))["accepted"] == 6
+    details = [await trained.request("GET", f"/v1/decisions/{m['decision_id']}") for m in made]
+    compared = await trained.request("GET", "/v1/models/compare",
+                                     params={"versions": f"{challenger},{champion}", "since": since})
+    shadow = compared["shadow"]
+    assert (shadow["champion"], shadow["challenger"], shadow["decisions"]) == (champion, challenger, 8)
+    theirs = [d["shadow"][0] for d in details]
+    assert shadow["disagreement"] == pytest.approx(
+        sum(d["decision"] != s["decision"] for d, s in zip(details, theirs, strict=True)) / 8, abs=1e-6)
+    assert shadow["block_rate"] == pytest.approx(
+        {"champion": sum(d["decision"] == "block" for d in details) / 8,
+         "challenger": sum(s["decision"] == "block" for s in theirs) / 8}, abs=1e-6)
+    assert shadow["outcomes"] == 6
+    blocked = np.array([i % 2 == 1 for i in range(6)])
+    for side, scores in (("champion", [d["probability_block"] for d in details[:6]]),
+                         ("challenger", [s["probability_block"] for s in theirs[:6]])):
+        p = np.array(scores)
+        pos, neg = p[blocked], p[~blocked]
+        pairs = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+        assert shadow["roc_auc"][side] == pytest.approx(pairs / (len(pos) * len(neg)), abs=1e-6)
+    assert sum(map(sum, shadow["confusion"]["champion"]["matrix"])) == 6
+    assert (await trained.send("DELETE", f"/v1/models/{challenger}/shadow")).status_code == 204
