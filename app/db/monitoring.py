@@ -70,12 +70,12 @@ async def add_counts(session: AsyncSession, counts: dict[CountKey, int]) -> None
         else:
             from sqlalchemy.dialects.postgresql import insert
         table = MonitoringCount.__table__
-        for start in range(0, len(rows), 2000):
-            statement = insert(table).values(rows[start:start + 2000])
-            statement = statement.on_conflict_do_update(
-                index_elements=[c.name for c in table.primary_key.columns],
-                set_={"count": table.c.count + statement.excluded.count})
-            await session.execute(statement)
+        statement = insert(table)
+        statement = statement.on_conflict_do_update(index_elements=[c.name for c in table.primary_key.columns],
+                                                    set_={"count": table.c.count + statement.excluded.count})
+        # executemany: one statement compiled once (and cached), not a VALUES list of thousands of
+        # bind parameters compiled on the event loop at every commit (~12 % of a server's time)
+        await session.execute(statement, rows)
         return
     await _add_counts_portably(session, rows)
 
