@@ -5,6 +5,7 @@ acted on). A challenger equal to the active version is refused (409)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -71,11 +72,9 @@ class ShadowScorer:
         and skipped (shadow scores never hold the decisions back)."""
         try:
             model = await self.models.get(model_id)
-            names = model.scorer.feature_names
-            X = np.array([[np.nan if d["features"].get(n) is None else d["features"][n] for n in names]
-                          for d in decisions], dtype=np.float32)
-            raw = model.scorer.probability(X)  # no contributions: a challenger's reasons are never shown
-            probability = model.calibration(raw).tolist()
+            # Off the event loop (the log writes on it): the matrix, XGBoost's prediction (which
+            # releases the GIL) and the calibration; decisions in flight are not held behind them.
+            probability = await asyncio.to_thread(_probabilities, model, decisions)
         except Exception:
             logger.exception("challenger could not score", extra={"model_id": model_id})
             return []
@@ -84,6 +83,14 @@ class ShadowScorer:
                  "model_version": model.version, "probability_block": round(p, 6), "threshold": model.threshold,
                  "decision": BLOCK if p >= model.threshold else BILL, "created_at": now}
                 for d, p in zip(decisions, probability, strict=True)]
+
+
+def _probabilities(model, decisions: list[Mapping[str, Any]]) -> list[float]:
+    names = model.scorer.feature_names
+    X = np.array([[np.nan if d["features"].get(n) is None else d["features"][n] for n in names]
+                  for d in decisions], dtype=np.float32)
+    raw = model.scorer.probability(X)  # no contributions: a challenger's reasons are never shown
+    return model.calibration(raw).tolist()
 
 
 async def add_challenger(session: AsyncSession, scorer: ShadowScorer, principal: Principal,
