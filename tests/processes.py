@@ -19,6 +19,20 @@ ROOT = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable  # the venv interpreter running the tests (.venv/bin/python)
 
 
+async def sqlite_app(tmp_path: Path, name: str) -> AppProcess:
+    """An API process (not started) on a freshly migrated SQLite file in `tmp_path`, with its own
+    decision journal: what the crash tests kill and start again."""
+    from app.db.migrations import upgrade
+    from tests.conftest import TEST_SECRET
+
+    url = f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
+    await asyncio.to_thread(upgrade, url)
+    env = {"CREDITGATE_ENV": "test", "CREDITGATE_JWT_SECRET": TEST_SECRET, "CREDITGATE_DATABASE_URL": url,
+           "CREDITGATE_LOG_LEVEL": "WARNING", "CREDITGATE_TRAINING_THREADS": "1",
+           "CREDITGATE_DECISION_JOURNAL_DIR": str(tmp_path / "journal")}
+    return AppProcess(os.environ | env, tmp_path / "app.log")
+
+
 class AppProcess:
     """`uvicorn app.main:create_app --factory` in its own process group, killed without warning."""
 

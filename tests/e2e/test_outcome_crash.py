@@ -4,7 +4,6 @@ one it answered is in the database after the restart."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 
 import httpx
@@ -13,11 +12,9 @@ from sqlalchemy import select
 
 from app.client import CreditGateClient
 from app.db.engine import make_engine
-from app.db.migrations import upgrade
 from app.db.outcomes import Outcome
 from app.demo import generate
-from tests.conftest import TEST_SECRET
-from tests.processes import AppProcess
+from tests.processes import sqlite_app
 
 pytestmark = pytest.mark.slow
 
@@ -33,12 +30,7 @@ async def stored_outcomes(url: str, company_id: str) -> set[str]:
 
 
 async def test_acknowledged_outcomes_survive_a_kill(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'outcomes.db'}"
-    await asyncio.to_thread(upgrade, url)
-    env = {"CREDITGATE_ENV": "test", "CREDITGATE_JWT_SECRET": TEST_SECRET, "CREDITGATE_DATABASE_URL": url,
-           "CREDITGATE_LOG_LEVEL": "WARNING", "CREDITGATE_TRAINING_THREADS": "1",
-           "CREDITGATE_DECISION_JOURNAL_DIR": str(tmp_path / "journal")}
-    app = AppProcess(os.environ | env, tmp_path / "app.log")
+    app = await sqlite_app(tmp_path, "outcomes")
     await app.start()
     try:
         async with CreditGateClient(app.url, timeout=60) as api:
@@ -78,7 +70,7 @@ async def test_acknowledged_outcomes_survive_a_kill(tmp_path):
                 await task
             assert 60 <= len(acknowledged) < 400
             await app.start()
-            assert acknowledged <= await stored_outcomes(url, company_id)
+            assert acknowledged <= await stored_outcomes(app.env["CREDITGATE_DATABASE_URL"], company_id)
             # and the restarted app still answers them as stored, once
             again = await api.request("POST", "/v1/outcomes", json={"items": [
                 {"order_id": n, "status": "billed", "recorded_at": "2026-02-01T10:00:00Z"}

@@ -8,10 +8,8 @@ import uuid
 import pytest
 
 from app.client import CreditGateClient
-from app.db.migrations import upgrade
 from app.demo import generate
-from tests.conftest import TEST_SECRET
-from tests.processes import AppProcess
+from tests.processes import sqlite_app
 
 pytestmark = pytest.mark.slow
 
@@ -27,14 +25,7 @@ async def wait_job(api: CreditGateClient, statuses: set[str], timeout: float = 1
 
 
 async def test_training_interrupted_by_a_crash_resumes(tmp_path):
-    url = f"sqlite+aiosqlite:///{tmp_path / 'crash.db'}"
-    await asyncio.to_thread(upgrade, url)
-    env = {"CREDITGATE_ENV": "test", "CREDITGATE_JWT_SECRET": TEST_SECRET, "CREDITGATE_DATABASE_URL": url,
-           "CREDITGATE_LOG_LEVEL": "WARNING", "CREDITGATE_TRAINING_THREADS": "1",
-           "CREDITGATE_DECISION_JOURNAL_DIR": str(tmp_path / "journal")}
-    import os
-
-    app = AppProcess(os.environ | env, tmp_path / "app.log")
+    app = await sqlite_app(tmp_path, "crash")
     await app.start()
     try:
         async with CreditGateClient(app.url, timeout=60) as api:
