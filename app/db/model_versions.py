@@ -73,11 +73,6 @@ VERSION_PAGE_KEYS = (ModelVersion.version,)
 EVALUATION_PAGE_KEYS = (ModelEvaluation.created_at, ModelEvaluation.id)
 
 
-async def next_version(session: AsyncSession, company_id: str) -> int:
-    query = select(func.max(ModelVersion.version)).where(ModelVersion.company_id == company_id)
-    return int(await session.scalar(query) or 0) + 1
-
-
 async def get_version(session: AsyncSession, company_id: str, version: int) -> ModelVersion | None:
     query = select(ModelVersion).where(ModelVersion.company_id == company_id, ModelVersion.version == version)
     return await session.scalar(query)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Select, String, UniqueConstraint, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,7 +36,3 @@ def company_policies(company_id: str) -> Select:
 async def get_version(session: AsyncSession, company_id: str, version: int) -> Policy | None:
     return await session.scalar(select(Policy).where(Policy.company_id == company_id, Policy.version == version))
 
-
-async def next_version(session: AsyncSession, company_id: str) -> int:
-    query = select(func.max(Policy.version)).where(Policy.company_id == company_id)
-    return int(await session.scalar(query) or 0) + 1

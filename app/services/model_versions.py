@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import changes
@@ -12,6 +11,7 @@ from app.db import model_versions as versions_db
 from app.db.base import utcnow
 from app.db.companies import Company
 from app.db.model_versions import ModelVersion
+from app.db.numbering import add_next_version
 from app.db.pages import fetch_page
 from app.db.training_jobs import TrainingJob
 from app.domain.principal import Principal
@@ -25,16 +25,9 @@ COMPARED = ("accuracy", "precision", "recall", "f1", "roc_auc", "pr_auc", "log_l
 
 async def record_version(session: AsyncSession, job: TrainingJob, result: dict[str, Any]) -> ModelVersion:
     """Store a trained model as the company's next version (and activate it when asked to)."""
-    for _ in range(5):
-        version = await versions_db.next_version(session, job.company_id)
-        model = _model_from_result(job, version, result)
-        try:
-            async with session.begin_nested():
-                session.add(model)
-            break
-        except IntegrityError:  # another job took this number meanwhile
-            continue
-    else:
+    model = await add_next_version(session, ModelVersion, job.company_id,
+                                   lambda version: _model_from_result(job, version, result))
+    if model is None:
         raise Conflict("Could not allocate a model version number; retry.")
     company = await session.get(Company, job.company_id)
     if company.auto_activate_models:

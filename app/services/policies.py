@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import changes
@@ -17,6 +16,7 @@ from app.db import policies as policies_db
 from app.db.base import utcnow
 from app.db.companies import Company
 from app.db.model_versions import ModelVersion
+from app.db.numbering import add_next_version
 from app.db.pages import fetch_page
 from app.db.policies import Policy
 from app.domain.principal import Principal
@@ -32,17 +32,9 @@ __all__ = ["Policy"]
 
 async def create(session: AsyncSession, principal: Principal, body: PolicyCreate) -> Policy:
     stored = body.model_dump(mode="json", by_alias=True, exclude_none=True)
-    for _ in range(5):
-        version = await policies_db.next_version(session, principal.company.id)
-        policy = Policy(company_id=principal.company.id, version=version, name=body.name, body=stored,
-                        created_by=principal.jti)
-        try:
-            async with session.begin_nested():
-                session.add(policy)
-            break
-        except IntegrityError:  # a concurrent creation took this number
-            continue
-    else:
+    policy = await add_next_version(session, Policy, principal.company.id, lambda version: Policy(
+        company_id=principal.company.id, version=version, name=body.name, body=stored, created_by=principal.jti))
+    if policy is None:
         raise Conflict("Could not allocate a policy version number; retry.")
     audit.record(session, company_id=principal.company.id, action="policy.created", subject_type="policy",
                  subject_id=str(policy.version), summary={"name": body.name, "rules": len(body.rules),
