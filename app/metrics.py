@@ -6,8 +6,8 @@ app. Labels stay few and bounded: no company, order or customer ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Protocol
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -47,19 +47,15 @@ OPEN_ALERTS = Gauge("creditgate_open_alerts", "Monitoring alerts open across com
                     ["kind"])
 
 
-class _Decided(Protocol):
-    decision: str
-    model_version: int
-
-
 _decision_counters: dict[tuple[str, int], Counter] = {}
 
 
-def count_decisions(results: Iterable[_Decided]) -> None:
-    """One increment per decision; the labelled children are looked up once per (decision, version)."""
+def count_decisions(results: Iterable[Mapping[str, Any]]) -> None:
+    """One increment per decision (its `decision` and `model_version`); the labelled children are
+    looked up once per (decision, version)."""
     for result in results:
-        key = (result.decision, result.model_version)
+        key = (result["decision"], result["model_version"])
         counter = _decision_counters.get(key)
         if counter is None:
-            counter = _decision_counters[key] = DECISIONS.labels(str(result.decision), str(result.model_version))
+            counter = _decision_counters[key] = DECISIONS.labels(str(key[0]), str(key[1]))
         counter.inc()

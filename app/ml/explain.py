@@ -94,24 +94,48 @@ def reasons(
     reference: Reference | None = None,
 ) -> list[Reason]:
     """Up to `top_n` features that pushed most towards `decision` ("bill" or "block")."""
-    contrib = _check(contributions, feature_names, decision, lang)
-    pushes = contrib if decision == "block" else -contrib
-    values = pushes.tolist()
-    total = sum([v for v in values if v > 0])
+    contrib = np.asarray(contributions, dtype=np.float64).ravel()
+    return reasons_of_rows([features_row], contrib.reshape(1, -1), feature_names, [decision], lang, top_n,
+                           reference)[0]
+
+
+def reasons_of_rows(
+    rows: Sequence[Row],
+    contributions: np.ndarray,
+    feature_names: Sequence[str],
+    decisions: Sequence[str],
+    lang: str = "en",
+    top_n: int = 5,
+    reference: Reference | None = None,
+) -> list[list[Reason]]:
+    """`reasons` of each row of a batch (`contributions`: one row of each, bias column last): the
+    pushes, their totals and their order come from one NumPy pass over the whole matrix, the
+    sentences from a loop that stops at each row's `top_n`-th reason."""
+    pushes = _pushes(contributions, feature_names, decisions, lang)
+    totals = np.where(pushes > 0, pushes, 0.0).sum(axis=1).tolist()
+    ranks = np.argsort(-pushes, axis=1, kind="stable").tolist()
+    return [_reasons_of(row, values, rank, total, feature_names, decision, lang, top_n, reference)
+            for row, values, rank, total, decision in zip(rows, pushes.tolist(), ranks, totals, decisions,
+                                                          strict=True)]
+
+
+def _reasons_of(row: Row, pushes: list[float], ranks: list[int], total: float, feature_names: Sequence[str],
+                decision: str, lang: str, top_n: int, reference: Reference | None) -> list[Reason]:
     out: list[Reason] = []
     seen: set[str] = set()
-    for i in np.argsort(-pushes, kind="stable").tolist():
-        push = values[i]
+    sign = 1.0 if decision == "block" else -1.0
+    for i in ranks:
+        push = pushes[i]
         if push <= 0 or len(out) == top_n:
             break
         name = feature_names[i]
-        said = describe(name, features_row, decision, lang, reference)
+        said = describe(name, row, decision, lang, reference)
         if said is None or said[0] in seen:
             continue
         text, percentile = said
         seen.add(text)
-        out.append(Reason(name, _value(features_row.get(name)), push if decision == "block" else -push, text,
-                          round(100.0 * push / total, 1), decision, percentile))
+        out.append(Reason(name, _value(row.get(name)), sign * push, text, round(100.0 * push / total, 1), decision,
+                          percentile))
     return out
 
 
@@ -353,12 +377,16 @@ def _value(value: float | None) -> float | None:
     return None if math.isnan(v) else v
 
 
-def _check(contributions: np.ndarray, names: Sequence[str], decision: str, lang: str) -> np.ndarray:
-    contrib = np.asarray(contributions, dtype=np.float64).ravel()
-    if len(contrib) != len(names) + 1:
-        raise ValueError(f"expected {len(names) + 1} contributions (+ bias), got {len(contrib)}")
-    if decision not in DECISIONS:
-        raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+def _pushes(contributions: np.ndarray, names: Sequence[str], decisions: Sequence[str], lang: str) -> np.ndarray:
+    """(rows, features): each contribution towards its row's decision (bias column dropped)."""
+    contrib = np.asarray(contributions, dtype=np.float64)
+    if contrib.ndim != 2 or contrib.shape[1] != len(names) + 1 or len(contrib) != len(decisions):
+        raise ValueError(f"expected {len(decisions)} rows of {len(names) + 1} contributions (+ bias), "
+                         f"got {contrib.shape}")
+    unknown = set(decisions).difference(DECISIONS)
+    if unknown:
+        raise ValueError(f"decision must be one of {DECISIONS}, got {sorted(unknown)[0]!r}")
     if lang not in LANGUAGES:
         raise ValueError(f"lang must be one of {LANGUAGES}, got {lang!r}")
-    return contrib[:-1]
+    block = np.fromiter((d == "block" for d in decisions), dtype=bool, count=len(decisions))
+    return np.where(block[:, None], contrib[:, :-1], -contrib[:, :-1])

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import decisions as decisions_db
@@ -18,7 +19,7 @@ from app.domain.principal import Principal
 from app.errors import Conflict, not_found
 from app.kit.pagination import PageRequest
 from app.metrics import count_decisions
-from app.schemas.decisions import DecisionRead, DecisionRequest
+from app.schemas.decisions import DecisionRequest
 from app.services import decision_pipeline as stage
 from app.services.customer_data import CustomerDataCache
 from app.services.decision_log import DecisionLog
@@ -56,7 +57,7 @@ class DecisionEngine:
         this process already decided the same way gets its stored decision back. Returns each
         result as the JSON the API answers (serialised once: the repeats keep it), and whether all
         of them are such repeats (nothing stored)."""
-        dumped = [r.model_dump(mode="json", exclude_none=True) for r in requests]
+        dumped = _REQUESTS.dump_python(list(requests), mode="json", exclude_none=True)  # one call: ~2x faster
         digests = [request_digest(d, lang) for d in dumped]
         known = [self.recent.get(principal.company.id, r.order.order_id) for r in requests]
         repeats = {i: entry for i, entry in enumerate(known) if entry is not None and entry.digest == digests[i]}
@@ -83,27 +84,27 @@ class DecisionEngine:
                                           sorted({r.order.customer_id for r in requests}))
         rows = [stage.features(position, r, stored[r.order.customer_id], now)
                 for position, r in zip(positions, requests, strict=True)]
-        results: list[DecisionRead | None] = [None] * len(requests)
+        results: list[stage.Result] = [{}] * len(requests)
         groups = _groups(models)
         policy = await self.policies.for_company(principal, [model for model, _ in groups])
         for model, indexes in groups:
             group = [rows[i] for i in indexes]
             scores = stage.score(model, group)
             verdicts = policy.apply(model, group, scores)
-            probabilities = scores.probability.tolist()
             ids = decision_keys(principal, [requests[i].order.order_id for i in indexes],
                                 [digests[i] for i in indexes], model, verdicts[0].policy_version if verdicts else None)
-            for k, i in enumerate(indexes):
-                results[i] = stage.result(requests[i], rows[i], model, probabilities[k], scores.contributions[k],
-                                          verdicts[k], lang, now, decision_id=ids[k],
-                                          supersedes=None if previous[i] is None else previous[i].decision_id)
+            earlier = [None if previous[i] is None else previous[i].decision_id for i in indexes]
+            decided = stage.results([requests[i] for i in indexes], group, model, scores, verdicts, lang, now,
+                                    decision_ids=ids, supersedes=earlier)
+            for i, one in zip(indexes, decided, strict=True):
+                results[i] = one
         dumped = [all_dumped[i] for i in positions]
         await self.log.write(stage.record(principal, requests, rows, results, models, digests, dumped))
-        answers = [to_json(result) for result in results]
+        answers = [stage.to_json(result) for result in results]
         company_id = principal.company.id
         for request, digest, result, answer in zip(requests, digests, results, answers, strict=True):
-            self.recent.put(company_id, request.order.order_id, digest, result.decision_id, answer)  # type: ignore[union-attr]
-        count_decisions(results)  # type: ignore[arg-type]
+            self.recent.put(company_id, request.order.order_id, digest, result["decision_id"], answer)
+        count_decisions(results)
         return answers
 
     async def _models_for(self, principal: Principal, requests: Sequence[DecisionRequest]) -> list[LoadedModel]:
@@ -126,8 +127,7 @@ class DecisionEngine:
         return await self.models.get(model_id)
 
 
-to_json = DecisionRead.__pydantic_serializer__.to_json
-"""A decision as the API answers it: compact JSON bytes, as `model_dump_json` writes them."""
+_REQUESTS = TypeAdapter(list[DecisionRequest])
 
 
 def _groups(models: list[LoadedModel]) -> list[tuple[LoadedModel, list[int]]]:

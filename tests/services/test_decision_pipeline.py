@@ -13,9 +13,11 @@ import pytest
 from app.db.model_versions import ModelVersion
 from app.ml import calibration as calibrations
 from app.ml.calibration import Platt
+from app.ml.explain import reasons
 from app.ml.features import FEATURE_NAMES, build_features, feature_matrix
+from app.ml.policy import CompiledRule
 from app.ml.training import TrainingResult, train
-from app.schemas.decisions import DecisionRequest
+from app.schemas.decisions import DecisionRead, DecisionRequest
 from app.services import decision_pipeline as stage
 from app.services.scoring import LoadedModel, load_model
 from tests.ml.synthetic import make_dataset
@@ -71,14 +73,19 @@ def test_the_threshold_compares_the_calibrated_probability(trained) -> None:
     assert stage.ModelThreshold().apply(lowered, rows[:1], stage.score(lowered, rows[:1]))[0].decision == "bill"
 
 
+def _results(model, rows, lang: str = "en", verdicts=None, supersedes=None) -> list[dict]:
+    scores = stage.score(model, rows)
+    verdicts = verdicts or stage.ModelThreshold().apply(model, rows, scores)
+    return stage.results([_request(k) for k in range(len(rows))], rows, model, scores, verdicts, lang, NOW,
+                         decision_ids=[f"d{k}" for k in range(len(rows))], supersedes=supersedes or [None] * len(rows))
+
+
 def test_the_result_adds_up(trained) -> None:
     result, rows = trained
     model = load_model(_version(result))
     scores = stage.score(model, rows)
-    verdicts = stage.ModelThreshold().apply(model, rows, scores)
-    for k, row in enumerate(rows):
-        read = stage.result(_request(k), row, model, float(scores.probability[k]), scores.contributions[k],
-                            verdicts[k], "en", NOW)
+    for k, read in enumerate(_results(model, rows)):
+        read = DecisionRead.model_validate(read)
         contributions = scores.contributions[k]
         assert read.probability_block == round(float(scores.probability[k]), 6)
         assert read.base_value == pytest.approx(contributions[-1], abs=1e-6)
@@ -94,16 +101,47 @@ def test_the_result_adds_up(trained) -> None:
         assert all(r.percentile is not None or r.value is None for r in read.reasons)
 
 
+def test_the_batch_reasons_are_each_rows_own(trained) -> None:
+    """One NumPy pass over the group gives every row the reasons `reasons()` gives it alone."""
+    result, rows = trained
+    model = load_model(_version(result))
+    scores = stage.score(model, rows)
+    for lang in ("en", "pt-BR"):
+        for k, read in enumerate(_results(model, rows, lang)):
+            alone = reasons(rows[k], scores.contributions[k], model.scorer.feature_names, read["decision"], lang,
+                            reference=model.reference)
+            assert [(r["feature"], r["text"], r["share"]) for r in read["reasons"]] == [
+                (r.feature, r.text, r.share) for r in alone]
+
+
+def test_the_answer_is_decision_reads_own_json(trained) -> None:
+    """The result is built as plain JSON values and written by orjson: byte for byte what pydantic
+    writes for `DecisionRead` - with reasons, rule hits, a review, a superseded decision and nulls."""
+    result, rows = trained
+    model = load_model(_version(result))
+    rule = CompiledRule(id="over-limit", action="review", label={"en": "Over the limit", "pt-BR": "Acima do limite"},
+                        matches=lambda values: values)
+    verdicts = [stage.Verdict("review", 0.25, "rule", (rule,), 4) if k % 3 == 0 else
+                stage.Verdict("bill" if k % 3 == 1 else "block", 0.5, policy_version=4) for k in range(len(rows))]
+    for lang in ("en", "pt-BR"):
+        answers = _results(model, rows, lang, verdicts, supersedes=[f"s{k}" if k % 2 else None
+                                                                    for k in range(len(rows))])
+        for answer in answers:
+            written = stage.to_json(answer)
+            assert written == DecisionRead.model_validate(answer).model_dump_json().encode()
+            assert written == DecisionRead.model_validate_json(written).model_dump_json().encode()
+        assert answers[0]["reasons"][0]["feature"] == "rule:over-limit" and answers[0]["decided_by"] == "rule"
+        assert {a["decision"] for a in answers} == {"bill", "block", "review"}
+
+
 def test_a_version_stored_before_calibration_scores_raw_and_compares_nothing(trained) -> None:
     result, rows = trained
     model = load_model(_version(result, calibration=None, reference=None))
     assert model.calibration is calibrations.IDENTITY and model.reference is None
     scores = stage.score(model, rows[:5])
     assert (scores.probability == scores.raw).all()
-    verdict = stage.ModelThreshold().apply(model, rows[:1], scores)[0]
-    read = stage.result(_request(), rows[0], model, float(scores.probability[0]), scores.contributions[0], verdict,
-                        "pt-BR", NOW)
-    assert read.reasons and all(r.percentile is None and " - " not in r.text for r in read.reasons)
+    read = _results(model, rows[:1], "pt-BR")[0]
+    assert read["reasons"] and all(r["percentile"] is None and " - " not in r["text"] for r in read["reasons"])
 
 
 def test_loaded_model_carries_calibration_and_reference(trained) -> None:
