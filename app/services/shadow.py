@@ -72,9 +72,11 @@ class ShadowScorer:
         and skipped (shadow scores never hold the decisions back)."""
         try:
             model = await self.models.get(model_id)
-            # Off the event loop (the log writes on it): the matrix, XGBoost's prediction (which
-            # releases the GIL) and the calibration; decisions in flight are not held behind them.
-            probability = await asyncio.to_thread(_probabilities, model, decisions)
+            # The matrix is built here (pure Python in a thread would hold the GIL against the event
+            # loop for up to a switch interval); XGBoost's prediction, which releases the GIL, and
+            # the calibration run off the loop.
+            X = _matrix(model.scorer.feature_names, decisions)
+            probability = await asyncio.to_thread(_probabilities, model, X)
         except Exception:
             logger.exception("challenger could not score", extra={"model_id": model_id})
             return []
@@ -85,10 +87,12 @@ class ShadowScorer:
                 for d, p in zip(decisions, probability, strict=True)]
 
 
-def _probabilities(model, decisions: list[Mapping[str, Any]]) -> list[float]:
-    names = model.scorer.feature_names
-    X = np.array([[np.nan if d["features"].get(n) is None else d["features"][n] for n in names]
-                  for d in decisions], dtype=np.float32)
+def _matrix(names: Sequence[str], decisions: list[Mapping[str, Any]]) -> np.ndarray:
+    return np.array([[np.nan if d["features"].get(n) is None else d["features"][n] for n in names]
+                     for d in decisions], dtype=np.float32)
+
+
+def _probabilities(model, X: np.ndarray) -> list[float]:
     raw = model.scorer.probability(X)  # no contributions: a challenger's reasons are never shown
     return model.calibration(raw).tolist()
 
