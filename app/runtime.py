@@ -71,6 +71,7 @@ class Runtime:
         if self.change_feed is not None:
             await self.change_feed.start()
         await self.decisions.log.start()
+        await self.shadow.start()
         await self.batch_queue.start()
         await datasets_service.resume_interrupted(self.sessions, self.settings, self.training.on_dataset_ready)
         await self.jobs.start()
@@ -86,6 +87,7 @@ class Runtime:
         await self.jobs.stop()
         self.compute.stop()
         await self.decisions.log.stop()
+        await self.shadow.stop()
         if self.change_feed is not None:
             await self.change_feed.stop()
         await self.engine.dispose()
@@ -102,9 +104,10 @@ def build_runtime(settings: Settings) -> Runtime:
     sink = BatchSink(sessions, settings, on_ready=training.on_dataset_ready)
     monitor = Monitor()  # counts each decision as the log writes it (docs/decisions/0011)
     models = ModelCache(sessions)
-    shadow = ShadowScorer(models)  # challengers score each decision as the log writes it
+    shadow = ShadowScorer(models, sessions)  # challengers score the decisions the log committed
     decisions = DecisionEngine(models, CustomerDataCache(sessions),
-                               DecisionLog(sessions, journal_directory(settings), observers=(monitor, shadow)),
+                               DecisionLog(sessions, journal_directory(settings), observers=(monitor,),
+                                           followers=(shadow,)),
                                PolicyBook(sessions))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,

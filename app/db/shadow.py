@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import batched
 
-from sqlalchemy import ColumnElement, ForeignKey, String, and_, case, delete, func, select
+from sqlalchemy import ColumnElement, ForeignKey, String, and_, case, delete, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -44,6 +45,37 @@ async def challengers(session: AsyncSession, company_ids: Sequence[str]) -> dict
     for company_id, model_id in await session.execute(query):
         found.setdefault(company_id, []).append(model_id)
     return found
+
+
+async def scored(session: AsyncSession, model_id: str, decision_ids: Sequence[str]) -> set[str]:
+    """Which of `decision_ids` already have a score from the challenger `model_id`."""
+    found: set[str] = set()
+    for chunk in batched(decision_ids, 1000):  # SQL Server takes at most 2,100 parameters
+        found.update(await session.scalars(select(ShadowScore.decision_id).where(
+            ShadowScore.model_id == model_id, ShadowScore.decision_id.in_(chunk))))
+    return found
+
+
+CATCH_UP = timedelta(days=1)
+"""How far back a starting process looks for decisions a challenger has not scored (a process
+scores what it was handed within about a second; a day covers any restart)."""
+
+
+async def unscored(session: AsyncSession, limit: int) -> list[tuple[str, dict]]:
+    """Up to `limit` (challenger model id, decision) pairs: decisions of the last `CATCH_UP`, made
+    since the challenger was added, by another model, without a score from it."""
+    since = utcnow() - CATCH_UP
+    query = (
+        select(ShadowVersion.model_id, Decision.id, Decision.company_id, Decision.model_id, Decision.features)
+        .join(ShadowVersion, and_(ShadowVersion.company_id == Decision.company_id,
+                                  Decision.created_at >= ShadowVersion.created_at,
+                                  Decision.model_id != ShadowVersion.model_id))
+        .where(Decision.created_at >= since,
+               ~exists().where(ShadowScore.decision_id == Decision.id, ShadowScore.model_id == ShadowVersion.model_id))
+        .limit(limit)
+    )
+    return [(challenger, {"id": decision_id, "company_id": company_id, "model_id": model_id, "features": features})
+            for challenger, decision_id, company_id, model_id, features in await session.execute(query)]
 
 
 async def remove(session: AsyncSession, company_id: str, model_id: str) -> int:

@@ -46,6 +46,15 @@ class Observer(Protocol):
     async def observe(self, session: AsyncSession, decisions: list[dict[str, Any]]) -> None: ...
 
 
+class Follower(Protocol):
+    """Work done with the decisions once they are committed, in a follower's own time (challengers
+    in shadow): `committed` only hands them over; `flush` waits until what was handed is done."""
+
+    def committed(self, decisions: list[dict[str, Any]]) -> None: ...
+
+    async def flush(self) -> None: ...
+
+
 @dataclass
 class LogRecord:
     decision: dict[str, Any]
@@ -67,10 +76,11 @@ class LogRecord:
 
 class DecisionLog:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Path | None,
-                 observers: tuple[Observer, ...] = ()) -> None:
+                 observers: tuple[Observer, ...] = (), followers: tuple[Follower, ...] = ()) -> None:
         self.sessions = sessions
         self.directory = directory
         self.observers = observers
+        self.followers = followers
         self.owner = uuid.uuid4().hex
         self._pending: list[LogRecord] = []
         self._closed_segments: list[Path] = []
@@ -122,7 +132,8 @@ class DecisionLog:
         await future
 
     async def flush(self) -> None:
-        """Wait until everything appended so far is in the database (read-your-writes)."""
+        """Wait until everything appended so far is in the database, with what its followers do
+        with it (read-your-writes)."""
         while not self._idle.is_set():
             self._flushing += 1
             self._flush_now.set()
@@ -131,6 +142,8 @@ class DecisionLog:
                 await self._idle.wait()
             finally:
                 self._flushing -= 1
+        for follower in self.followers:
+            await follower.flush()
 
     async def _gather(self) -> None:
         """Let decisions accumulate for up to GATHER_SECONDS, unless a reader is flushing or a full
@@ -168,19 +181,25 @@ class DecisionLog:
             covered = list(self._closed_segments)
         try:
             async with transaction(self.sessions) as session:
-                await insert_records(session, batch, skip_existing=True, observers=self.observers)
+                inserted = await insert_records(session, batch, skip_existing=True, observers=self.observers)
         except BaseException as exc:
             self._pending[:0] = batch
             for record in batch:
                 if record.done is not None and not isinstance(exc, Exception):
                     record.done.cancel()
             raise
+        self._hand_over(inserted)
         for record in batch:
             if record.done is not None and not record.done.done():
                 record.done.set_result(None)
         for segment in covered:
             segment.unlink(missing_ok=True)
             self._closed_segments.remove(segment)
+
+    def _hand_over(self, inserted: list[dict[str, Any]]) -> None:
+        if inserted:
+            for follower in self.followers:
+                follower.committed(inserted)
 
     def _rotate(self) -> None:
         if self._fd is not None:
@@ -201,8 +220,10 @@ class DecisionLog:
                 for segment in sorted(self.directory.glob(f"{owner}-*.jsonl")):
                     records = _read_segment(segment)
                     async with transaction(self.sessions) as session:
-                        replayed += await insert_records(session, records, skip_existing=True,
-                                                         observers=self.observers)
+                        inserted = await insert_records(session, records, skip_existing=True,
+                                                        observers=self.observers)
+                    self._hand_over(inserted)
+                    replayed += len(inserted)
                     segment.unlink()
                 lock_path.unlink(missing_ok=True)
             finally:
@@ -213,14 +234,14 @@ class DecisionLog:
 
 
 async def insert_records(session: AsyncSession, records: list[LogRecord], *, skip_existing: bool,
-                         observers: tuple[Observer, ...] = ()) -> int:
+                         observers: tuple[Observer, ...] = ()) -> list[dict[str, Any]]:
     """Insert the decisions (and their audit events). A decision id already stored is skipped: a
     replayed journal, or the same request decided the same way by another replica (decision ids
     are derived from the request, app/services/decisions.py). A decision of an order decided before
     names the one it supersedes. The same id twice in `records` (two identical requests decided at
     once, before either was remembered) is stored once, with both requests' audit events. The
     observers see exactly the decisions inserted, in the same transaction (monitoring counts each
-    decision once)."""
+    decision once); they are returned."""
     unique: dict[str, LogRecord] = {}
     repeated_events: list[tuple[str, dict]] = []
     for record in records:
@@ -236,7 +257,7 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
         records = [r for r in records if r.decision["id"] not in existing]  # stored with their events
         repeated_events = [(i, event) for i, event in repeated_events if i not in existing]
     if not records:
-        return 0
+        return []
     await _fill_supersedes(session, records)
     await session.execute(insert(Decision.__table__), [r.decision for r in records])
     events = [r.audit for r in records if r.audit is not None] + [event for _, event in repeated_events]
@@ -244,7 +265,7 @@ async def insert_records(session: AsyncSession, records: list[LogRecord], *, ski
         await observer.observe(session, [r.decision for r in records])
     if events:
         await session.execute(insert(AuditEvent.__table__), events)
-    return len(records)
+    return [r.decision for r in records]
 
 
 def _try_lock(path: Path) -> int | None:

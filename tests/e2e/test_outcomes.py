@@ -7,11 +7,14 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 import pytest_asyncio
+from sqlalchemy import delete, func, select
 
 from app.client import ApiError
 from app.db import retraining as retraining_db
+from app.db.shadow import ShadowScore
 from app.demo import generate
 from app.services.retraining import merge
+from app.services.shadow import ShadowScorer
 from tests.e2e.conftest import frames_of, new_client
 from tests.e2e.test_decisions import booster
 from tests.e2e.test_training_flow import train_and_wait
@@ -214,6 +217,44 @@ async def test_a_challenger_scores_every_decision_in_shadow(app, trained, small_
         with pytest.raises(ApiError) as info:
             await stranger.request("POST", f"/v1/models/{challenger}/shadow")
         assert info.value.status_code == 404
+
+
+async def test_challenger_scores_lost_with_a_process_are_caught_up_once(app, trained, small_frames):
+    """The decision log hands committed decisions to the scorer, which scores them in its own
+    transaction a moment later: a process killed in between left decisions without a challenger
+    score. The next process's catch-up scores exactly those, with the challenger's own numbers,
+    and a second catch-up (another replica) stores nothing twice."""
+    if len(await trained.models()) == 1:
+        await trained.request("POST", "/v1/models/retrain")
+        await app.state.runtime.jobs.wait_idle()
+    versions = [m["version"] for m in await trained.models()]
+    champion, challenger = max(versions), min(versions)
+    await trained.activate(champion)
+    await trained.request("POST", f"/v1/models/{challenger}/shadow")
+    made = [await trained.decide(order(small_frames, 40 + i, "LOST")) for i in range(6)]
+    runtime = app.state.runtime
+    await runtime.decisions.log.flush()
+    ids = [m["decision_id"] for m in made]
+    async with runtime.sessions() as session:
+        scored = {row.decision_id: row.probability_block for row in await session.scalars(
+            select(ShadowScore).where(ShadowScore.decision_id.in_(ids)))}
+    assert set(scored) == set(ids)
+    async with runtime.transaction() as session:  # as if the process had died before scoring them
+        await session.execute(delete(ShadowScore).where(ShadowScore.decision_id.in_(ids[:4])))
+
+    restarted = ShadowScorer(runtime.decisions.models, runtime.sessions)
+    assert await restarted.catch_up() == 4
+    assert await ShadowScorer(runtime.decisions.models, runtime.sessions).catch_up() == 0
+    async with runtime.sessions() as session:
+        again = {row.decision_id: row.probability_block for row in await session.scalars(
+            select(ShadowScore).where(ShadowScore.decision_id.in_(ids)))}
+    assert again == scored
+    restarted.committed([{"id": ids[0], "company_id": (await trained.me())["id"], "model_id": "x", "features": {}}])
+    await restarted.flush()  # handed over twice (a replayed journal): already scored, skipped
+    async with runtime.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(ShadowScore)
+                                    .where(ShadowScore.decision_id.in_(ids))) == 6
+    assert (await trained.send("DELETE", f"/v1/models/{challenger}/shadow")).status_code == 204
 
 
 async def test_compare_answers_a_champion_against_its_challenger_from_real_shadow_scores(app, trained,

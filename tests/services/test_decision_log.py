@@ -111,6 +111,37 @@ async def test_replay_skips_what_was_already_written(app, tenant, tmp_path):
     await log.stop()
 
 
+class Follower:
+    def __init__(self) -> None:
+        self.handed: list[str] = []
+        self.flushes = 0
+
+    def committed(self, decisions: list[dict]) -> None:
+        self.handed += [d["id"] for d in decisions]
+
+    async def flush(self) -> None:
+        self.flushes += 1
+
+
+async def test_followers_get_each_committed_decision_once_after_its_commit(app, tenant, tmp_path):
+    follower = Follower()
+    log = DecisionLog(app.state.runtime.sessions, None, followers=(follower,))
+    await log.start()
+    batch = records(tenant.company_id, 4)
+    await log.write(batch)
+    assert follower.handed == [r.decision["id"] for r in batch]  # committed when `write` returns
+    await log.flush()
+    assert follower.flushes == 1  # a reader's flush waits for the followers too
+    dead_owner = uuid.uuid4().hex  # a dead process's journal: two stored already, one not
+    extra = records(tenant.company_id, 1)
+    (tmp_path / f"{dead_owner}.lock").touch()
+    (tmp_path / f"{dead_owner}-00000001.jsonl").write_bytes(b"".join(r.encode() for r in batch[:2] + extra))
+    replayer = DecisionLog(app.state.runtime.sessions, tmp_path, followers=(follower,))
+    assert await replayer.recover() == 1
+    assert follower.handed == [r.decision["id"] for r in batch + extra]
+    await log.stop()
+
+
 async def test_a_live_owner_is_left_alone(app, tenant, tmp_path):
     alive = DecisionLog(app.state.runtime.sessions, tmp_path)
     await alive.start()
