@@ -106,6 +106,43 @@ def shadow_rounds(url: str, headers: dict, dataset_id: str, bodies: list[bytes],
                  for shadow in (False, True))
 
 
+def shadow_cost(database_url: str, per_pass: int = 200, passes: int = 15) -> dict:
+    """In-process CPU (every thread) of what a challenger costs per decision: the scorer's work on
+    `per_pass` stored decisions at a time (about a second of one connection's decisions: feature
+    matrix, prediction, calibration, the insert), each pass rolled back so the same decisions serve
+    again; median over `passes`. Unlike a p99, it does not drift with the machine's speed."""
+    from sqlalchemy import select
+
+    from app.db.decisions import Decision
+    from app.db.engine import make_engine, make_sessionmaker
+    from app.db.model_versions import ModelVersion
+    from app.services.scoring import ModelCache
+    from app.services.shadow import ShadowScorer
+
+    async def measure() -> dict:
+        engine = make_engine(database_url)
+        sessions = make_sessionmaker(engine)
+        scorer = ShadowScorer(ModelCache(sessions), sessions)
+        async with sessions() as session:
+            challenger = await session.scalar(select(ModelVersion.id).where(ModelVersion.version == 1))
+            rows = (await session.execute(
+                select(Decision.id, Decision.company_id, Decision.model_id, Decision.features)
+                .where(Decision.model_id != challenger).limit(per_pass * 4))).all()
+        decisions = [{"id": i, "company_id": c, "model_id": m, "features": f} for i, c, m, f in rows]
+        times = []
+        for n in range(passes + 3):
+            chunk = [(challenger, d) for d in decisions[(n % 4) * per_pass:(n % 4 + 1) * per_pass]]
+            async with sessions() as session:
+                started = time.process_time()
+                stored = await scorer._insert(session, chunk)
+                times.append((time.process_time() - started) / max(stored, 1))
+                await session.rollback()
+        await engine.dispose()
+        return {"decisions_per_pass": per_pass, "cpu_us_per_decision": round(statistics.median(times[3:]) * 1e6, 1)}
+
+    return asyncio.run(measure())
+
+
 def policy_step(samples: int = 20_000) -> dict:
     """In-process cost of the policy stage for one decision: the example policy's rules, operating
     point and review band (RulesPolicy.apply) against the model's threshold alone (p50 of each)."""
@@ -355,6 +392,7 @@ def run(quick: bool = False) -> None:
                 "batch_500": batch_throughput(url, headers, customer_ids, 500, 6 if quick else 20),
             }
         results["policy"]["step"] = policy_step()
+        results["shadow_cost"] = shadow_cost(env["CREDITGATE_DATABASE_URL"])
         with server("app.main:create_app", env, workers=2) as (url, pid):
             warm = asyncio.run(warm_every_worker(url, order_bodies(customer_ids, 0, every_customer=True), headers))
             results["creditgate_2_workers"] = {
@@ -417,6 +455,11 @@ def report(results: dict) -> None:
               f"({busy_shadowed['p99_ms'] / busy['p99_ms'] - 1:+.0%}), "
               f"CPU {busy_shadowed.get('cpu_ms_per_request')} vs {busy.get('cpu_ms_per_request')} ms/request "
               f"(goal: p99 <= +10%)")
+    if "shadow_cost" in results and busy.get("cpu_ms_per_request"):
+        cost, per_pass = results["shadow_cost"]["cpu_us_per_decision"], results["shadow_cost"]["decisions_per_pass"]
+        print(f"a challenger's work per decision (in process, all threads, {per_pass} decisions a pass): "
+              f"{cost} us CPU, {cost / (10 * busy['cpu_ms_per_request']):.1f}% of a decision's "
+              f"{busy['cpu_ms_per_request']} ms")
     step, simulate = results["policy"]["step"], results["policy"]["simulate"]
     print(f"policy step per decision (in process): p50 {step['policy_p50_us']} us with the example policy, "
           f"{step['model_threshold_p50_us']} us with the model's threshold alone (goal <= 100 us)")
