@@ -27,7 +27,7 @@ import orjson
 
 from app.domain.principal import Principal
 from app.errors import InvalidInput
-from app.ml.explain import missing_features, reasons_of_rows
+from app.ml.explain import Reason, missing_features, reasons_of_rows
 from app.ml.features import FEATURE_NAMES
 from app.ml.live import CustomerSnapshot, is_empty, live_features
 from app.ml.model import BILL, BLOCK
@@ -142,26 +142,28 @@ def results(requests: Sequence[DecisionRequest], rows: Sequence[FeatureRow], mod
     bases = scores.contributions[:, -1].tolist()
     margins = scores.contributions.sum(axis=1).tolist()
     created_at = now.replace(tzinfo=UTC)
-    out = []
-    for k, request in enumerate(requests):
-        verdict, base, margin = verdicts[k], bases[k], margins[k]
-        shown = [{"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 6), "share": r.share,
-                  "direction": r.direction, "percentile": r.percentile, "text": r.text} for r in why[k]]
-        hits = [{"id": rule.id, "label": rule.label[lang], "action": rule.action} for rule in verdict.rules]
-        if verdict.decided_by == "rule":
-            shown.insert(0, {"feature": f"rule:{hits[0]['id']}", "value": None, "contribution": 0.0, "share": None,
-                             "direction": None, "percentile": None, "text": hits[0]["label"]})
-        out.append({
-            "decision_id": decision_ids[k], "order_id": request.order.order_id,
-            "customer_id": request.order.customer_id, "decision": verdict.decision,
-            "probability_block": round(probabilities[k], 6), "threshold": float(verdict.threshold),
-            "model_version": model.version, "base_value": round(base, 6), "margin": round(margin, 6),
-            "other_contributions": round(margin - base - sum([r.contribution for r in why[k]]), 6),
-            "reasons": shown, "missing_features": missing_features(rows[k]), "created_at": created_at,
-            "decided_by": verdict.decided_by, "rules": hits, "policy_version": verdict.policy_version,
-            "supersedes": supersedes[k],
-        })
-    return out
+    return [_answer(request, rows[k], model, verdicts[k], probabilities[k], bases[k], margins[k], why[k], lang,
+                    created_at, decision_ids[k], supersedes[k]) for k, request in enumerate(requests)]
+
+
+def _answer(request: DecisionRequest, row: FeatureRow, model: LoadedModel, verdict: Verdict, probability: float,
+            base: float, margin: float, why: list[Reason], lang: str, created_at: datetime, decision_id: str,
+            supersedes: str | None) -> Result:
+    shown = [{"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 6), "share": r.share,
+              "direction": r.direction, "percentile": r.percentile, "text": r.text} for r in why]
+    hits = [{"id": rule.id, "label": rule.label[lang], "action": rule.action} for rule in verdict.rules]
+    if verdict.decided_by == "rule":
+        shown.insert(0, {"feature": f"rule:{hits[0]['id']}", "value": None, "contribution": 0.0, "share": None,
+                         "direction": None, "percentile": None, "text": hits[0]["label"]})
+    return {
+        "decision_id": decision_id, "order_id": request.order.order_id, "customer_id": request.order.customer_id,
+        "decision": verdict.decision, "probability_block": round(probability, 6),
+        "threshold": float(verdict.threshold), "model_version": model.version, "base_value": round(base, 6),
+        "margin": round(margin, 6), "other_contributions": round(margin - base - sum([r.contribution for r in why]), 6),
+        "reasons": shown, "missing_features": missing_features(row), "created_at": created_at,
+        "decided_by": verdict.decided_by, "rules": hits, "policy_version": verdict.policy_version,
+        "supersedes": supersedes,
+    }
 
 
 def to_json(result: Result) -> bytes:
