@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import make_url
 
 from app.db import changes
+from app.kit import tasks
 
 logger = logging.getLogger("app.db")
 RETRY_SECONDS = 1.0
@@ -29,10 +30,8 @@ class ChangeFeed:
         self._task = asyncio.create_task(self._run(), name="change-feed")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         import asyncpg

@@ -9,7 +9,6 @@ condition ends (`cleared_at`); raising and clearing are audit events. A company 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -24,6 +23,7 @@ from app.db.engine import transaction
 from app.db.model_versions import ModelVersion
 from app.db.monitoring import Alert
 from app.db.pages import fetch_page
+from app.kit import tasks
 from app.kit.pagination import PageRequest
 from app.metrics import OPEN_ALERTS
 from app.schemas.monitoring import MonitoringBucket
@@ -81,10 +81,8 @@ class AlertWatcher:
             self._task = asyncio.create_task(self._run(), name="alert-watcher")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db.audit import AuditEvent
 from app.db.decisions import Decision
 from app.db.engine import transaction
+from app.kit import tasks
 
 logger = logging.getLogger("app.decisions")
 MAX_PER_COMMIT = 2_000
@@ -107,10 +108,8 @@ class DecisionLog:
     async def stop(self, timeout: float = 10.0) -> None:
         with contextlib.suppress(TimeoutError):  # what is left stays in the journal for the next start
             await asyncio.wait_for(self.flush(), timeout)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
+        self._task = None
         if self._fd is not None:
             os.close(self._fd)
             if not self._pending:

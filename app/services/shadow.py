@@ -12,7 +12,6 @@ on decisions another one is scoring)."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -31,6 +30,7 @@ from app.db.model_versions import ModelVersion
 from app.db.shadow import ShadowScore, ShadowVersion
 from app.domain.principal import Principal
 from app.errors import Conflict
+from app.kit import tasks
 from app.ml.drift import confusion
 from app.ml.metrics import roc_auc
 from app.ml.model import BILL, BLOCK
@@ -75,11 +75,8 @@ class ShadowScorer:
         self._task = asyncio.create_task(self._run(), name="shadow-scorer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def flush(self) -> None:
         """Score what was handed over so far (read-your-writes for the decisions' shadow scores); a
@@ -116,7 +113,7 @@ class ShadowScorer:
             batch, self._pending = self._pending[:MAX_PER_PASS], self._pending[MAX_PER_PASS:]
             try:
                 async with transaction(self.sessions) as session:
-                    await self.observe(session, batch)
+                    await self._score_with_challengers(session, batch)
             except BaseException:
                 self._pending[:0] = batch
                 raise
@@ -145,7 +142,7 @@ class ShadowScorer:
                 self._known[company_id] = (now + self.ttl, found.get(company_id, []))
         return {c: self._known[c][1] for c in company_ids if self._known[c][1]}
 
-    async def observe(self, session: AsyncSession, decisions: Iterable[Mapping[str, Any]]) -> None:
+    async def _score_with_challengers(self, session: AsyncSession, decisions: Iterable[Mapping[str, Any]]) -> None:
         """Score `decisions` with their companies' challengers and store the scores in `session`."""
         decisions = list(decisions)
         wanted: list[tuple[str, Mapping[str, Any]]] = []

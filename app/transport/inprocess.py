@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.datasets import DatasetBatch
 from app.db.engine import after_commit
 from app.db.errors import TRANSIENT
+from app.kit import tasks
 from app.metrics import QUEUE_BACKLOG
 from app.services.batch_sink import BatchSink
 from app.services.ingestion import BatchEnvelope
@@ -43,10 +44,8 @@ class InProcessBatchQueue:
         self._task = asyncio.create_task(self._run(), name="inprocess-batch-consumer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
+        self._task = None
 
     async def submit(self, session: AsyncSession, receipt: DatasetBatch, envelope: BatchEnvelope) -> None:
         receipt.payload = envelope.payload.decode()

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db.datasets import DatasetBatch
 from app.db.errors import is_transient
 from app.errors import ServiceUnavailable
+from app.kit import tasks
 from app.kit.failpoints import Failpoints
 from app.metrics import BATCHES_DEAD_LETTERED, CONSUMER_LAG
 from app.services.batch_sink import BatchSink
@@ -84,11 +85,8 @@ class KafkaBatchQueue:
         logger.info("kafka transport started", extra={"topic": self.topic, "group": self.settings.kafka_group_id})
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.cancel(self._task)
+        self._task = None
         if self._producer is not None:
             await self._producer.stop()
             self._producer = None

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 
 from app.db.errors import is_transient
 from app.domain.states import JobKind
+from app.kit import tasks
 from app.services.jobs import JobHandler, JobRef
 from app.settings import Settings
 from app.transport.kafka import ConsumerLag
@@ -44,10 +45,8 @@ class KafkaJobQueue:
         self._task = asyncio.create_task(self._run(handler), name="kafka-job-consumer")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await tasks.cancel(self._task)
+        self._task = None
         if self._producer is not None:
             await self._producer.stop()
 

@@ -219,11 +219,9 @@ async def test_a_challenger_scores_every_decision_in_shadow(app, trained, small_
         assert info.value.status_code == 404
 
 
-async def test_challenger_scores_lost_with_a_process_are_caught_up_once(app, trained, small_frames):
-    """The decision log hands committed decisions to the scorer, which scores them in its own
-    transaction a moment later: a process killed in between left decisions without a challenger
-    score. The next process's catch-up scores exactly those, with the challenger's own numbers,
-    and a second catch-up (another replica) stores nothing twice."""
+async def champion_with_challenger(app, trained) -> tuple[int, int]:
+    """The newest version active and the oldest its challenger in shadow (a second version is
+    trained first unless module order made one already)."""
     if len(await trained.models()) == 1:
         await trained.request("POST", "/v1/models/retrain")
         await app.state.runtime.jobs.wait_idle()
@@ -231,6 +229,15 @@ async def test_challenger_scores_lost_with_a_process_are_caught_up_once(app, tra
     champion, challenger = max(versions), min(versions)
     await trained.activate(champion)
     await trained.request("POST", f"/v1/models/{challenger}/shadow")
+    return champion, challenger
+
+
+async def test_challenger_scores_lost_with_a_process_are_caught_up_once(app, trained, small_frames):
+    """The decision log hands committed decisions to the scorer, which scores them in its own
+    transaction a moment later: a process killed in between left decisions without a challenger
+    score. The next process's catch-up scores exactly those, with the challenger's own numbers,
+    and a second catch-up (another replica) stores nothing twice."""
+    champion, challenger = await champion_with_challenger(app, trained)
     made = [await trained.decide(order(small_frames, 40 + i, "LOST")) for i in range(6)]
     runtime = app.state.runtime
     await runtime.decisions.log.flush()
@@ -259,13 +266,7 @@ async def test_challenger_scores_lost_with_a_process_are_caught_up_once(app, tra
 
 async def test_compare_answers_a_champion_against_its_challenger_from_real_shadow_scores(app, trained,
                                                                                           small_frames):
-    if len(await trained.models()) == 1:  # a second version (module order may have made one already)
-        await trained.request("POST", "/v1/models/retrain")
-        await app.state.runtime.jobs.wait_idle()
-    versions = [m["version"] for m in await trained.models()]
-    champion, challenger = max(versions), min(versions)
-    await trained.activate(champion)
-    await trained.request("POST", f"/v1/models/{challenger}/shadow")
+    champion, challenger = await champion_with_challenger(app, trained)
     since = datetime.now(UTC).isoformat()
     made = [await trained.decide(order(small_frames, 30 + i, "CMP")) for i in range(8)]
     items = [{"order_id": f"CMP-{30 + i}", "status": "blocked" if i % 2 else "billed",
