@@ -67,6 +67,15 @@ def company_decisions(
     return query
 
 
+def orders_decisions(company_id: str, order_ids: list[str]) -> Select:
+    """(order_id, id, created_at) of every stored decision of these orders. No ORDER BY: with one,
+    SQLite walks the (company_id, created_at) index over every decision of the company (36 ms at
+    41,000 of them) instead of looking each order up (tests/db/test_query_plans.py); callers pick
+    the latest by (created_at, id)."""
+    return select(Decision.order_id, Decision.id, Decision.created_at).where(
+        Decision.company_id == company_id, Decision.order_id.in_(order_ids))
+
+
 async def get_decision(session: AsyncSession, company_id: str, decision_id: str) -> Decision | None:
     decision = await session.get(Decision, decision_id)
     return decision if decision is not None and decision.company_id == company_id else None

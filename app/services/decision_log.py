@@ -28,7 +28,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db.audit import AuditEvent
-from app.db.decisions import Decision
+from app.db.decisions import Decision, orders_decisions
 from app.db.engine import transaction
 from app.kit import tasks
 
@@ -301,13 +301,13 @@ async def _fill_supersedes(session: AsyncSession, records: list[LogRecord]) -> N
             record.decision.setdefault(column, None)
         if record.decision.get("supersedes") is None:
             wanted.setdefault(record.decision["company_id"], set()).add(record.decision["order_id"])
-    latest: dict[tuple[str, str], str] = {}
+    newest: dict[tuple[str, str], tuple[datetime, str]] = {}
     for company_id, order_ids in wanted.items():
-        query = (select(Decision.order_id, Decision.id)
-                 .where(Decision.company_id == company_id, Decision.order_id.in_(sorted(order_ids)))
-                 .order_by(Decision.created_at, Decision.id))
-        for order_id, decision_id in await session.execute(query):
-            latest[(company_id, order_id)] = decision_id
+        for order_id, decision_id, created_at in await session.execute(orders_decisions(company_id, sorted(order_ids))):
+            key = (company_id, order_id)
+            if key not in newest or (created_at, decision_id) > newest[key]:
+                newest[key] = (created_at, decision_id)
+    latest = {key: decision_id for key, (_, decision_id) in newest.items()}
     for record in records:
         key = (record.decision["company_id"], record.decision["order_id"])
         if record.decision.get("supersedes") is None and latest.get(key) not in (None, record.decision["id"]):
