@@ -18,7 +18,7 @@ push towards the decision (the sum over every feature that pushed that way, show
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from string import Formatter
 from typing import NamedTuple
 
@@ -124,16 +124,17 @@ def _reasons_of(row: Row, pushes: list[float], ranks: list[int], total: float, f
     out: list[Reason] = []
     seen: set[str] = set()
     sign = 1.0 if decision == "block" else -1.0
+    describers = _describers(feature_names, decision, lang, reference)
     for i in ranks:
         push = pushes[i]
         if push <= 0 or len(out) == top_n:
             break
-        name = feature_names[i]
-        said = describe(name, row, decision, lang, reference)
+        said = describers[i](row)
         if said is None or said[0] in seen:
             continue
         text, percentile = said
         seen.add(text)
+        name = feature_names[i]
         out.append(Reason(name, _value(row.get(name)), sign * push, text, round(100.0 * push / total, 1), decision,
                           percentile))
     return out
@@ -144,70 +145,202 @@ def describe(
 ) -> tuple[str, int | None] | None:
     """The sentence for `feature` of `row` pushing towards `direction`, and the value's percentile
     among the training orders; None when it is not a reason (see the module docstring)."""
-    if feature in DIRECTIONLESS:
-        return None
-    value = _value(row.get(feature))
-    if value is None:
-        if direction != "block":
-            return None
-        missing = _missing(feature, row)
-        if missing is None:
-            return None
-        text = MISSING[missing][lang]
-        phrase = _missing_comparison(missing, reference, lang)
-        return (text if phrase is None else text + SEPARATOR + phrase), None
-    speaker = feature
-    if feature in _HISTORY_TALK and not _value(row.get("past_orders_count")):
-        speaker, value = "past_orders_count", 0.0  # "No earlier orders from this customer", not "0 of 0"
-    ref = reference.features.get(speaker) if reference is not None else None
-    standing = ref.standing(value) if ref is not None else None
-    if standing is None:
-        return sentence(speaker, row, lang, direction), None
-    phrase = comparison(speaker, standing, direction, lang)
-    if phrase is False:
-        return None
-    text = sentence(speaker, row, lang, direction)
-    return (text if phrase is None else text + SEPARATOR + phrase), standing.below
+    return _describer(feature, direction, lang, reference)(row)
 
 
 def sentence(feature: str, row: Row, lang: str = "en", direction: str = "block") -> str:
     """The catalogue sentence for a known value of `feature` pushing towards `direction` (no
     comparison)."""
-    entry = CATALOGUE.get(feature)
-    if entry is None:
-        label = feature.replace("_", " ").capitalize()
-        return GENERIC[lang].format(feature=label, value=format_value(feature, row.get(feature), lang))
-    template = entry[direction][lang]
-    if isinstance(template, tuple):
-        template = _variant(template, _value(row.get(COUNTED_BY.get(feature, feature))) or 0.0)
-    parts = _PARSED.get(template)
-    if parts is None:
-        parts = _PARSED[template] = tuple((text, field) for text, field, _, _ in Formatter().parse(template))
-    return "".join([text if field is None else text + _placeholder(field, row, lang) for text, field in parts])
+    return _sentence_writer(feature, direction, lang)(row)
 
 
 def comparison(feature: str, standing: Standing, direction: str, lang: str) -> str | None | bool:
     """Where a value stands, in words; None when there is nothing to say; False when a
     directional feature's value stands at the end opposite to where it pushed."""
-    below, above, equal = standing
-    sign = _DIRECTIONS.get(feature, 0)
-    higher = (sign > 0) == (direction == "block") if sign else below >= above
-    beyond = below if higher else above
+    return _comparer(feature, direction, lang)(standing)
+
+
+# Sentences are compiled: each (feature, direction, language) becomes a function of the row, with
+# its template cut into literal text and placeholder writers, its variants, its reference's
+# quantiles and its comparison phrases bound once, so that a reason costs a few calls and no
+# lookup in the catalogue (a batch of 500 decisions writes ~2,500 of them).
+
+Describer = Callable[[Row], "tuple[str, int | None] | None"]
+_DESCRIBERS: dict[tuple[str, str, str], Describer] = {}
+"""Describers without a reference (with one, they live in `Reference.said`)."""
+_SENTENCES: dict[tuple[str, str, str], Callable[[Row], str]] = {}
+
+
+def _describers(feature_names: Sequence[str], direction: str, lang: str,
+                reference: Reference | None) -> list[Describer]:
+    cache = _DESCRIBERS if reference is None else reference.said
+    key = (tuple(feature_names), direction, lang)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = [_describer(name, direction, lang, reference) for name in feature_names]
+    return found
+
+
+def _describer(feature: str, direction: str, lang: str, reference: Reference | None) -> Describer:
+    cache = _DESCRIBERS if reference is None else reference.said
+    key = (feature, direction, lang)
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = _compile_describer(feature, direction, lang, reference)
+    return found
+
+
+def _compile_describer(feature: str, direction: str, lang: str, reference: Reference | None) -> Describer:
+    if feature in DIRECTIONLESS:
+        return _nothing
+    unknown = _unknown_describer(feature, direction, lang, reference)
+    known = _known_describer(feature, direction, lang, reference)
+    # "No earlier orders from this customer", not "0 of 0": the count speaks, at value 0
+    first_order = _known_describer("past_orders_count", direction, lang, reference) \
+        if feature in _HISTORY_TALK else None
+
+    def said(row: Row) -> tuple[str, int | None] | None:
+        value = row.get(feature)
+        if value is None or value != value:  # unknown (None or NaN)
+            return unknown(row)
+        if first_order is not None:
+            past = row.get("past_orders_count")
+            if past is None or past != past or not past:
+                return first_order(row, 0.0)
+        return known(row, float(value))
+
+    return said
+
+
+def _nothing(row: Row) -> None:
+    return None
+
+
+def _unknown_describer(feature: str, direction: str, lang: str, reference: Reference | None) -> Describer:
+    """An unknown value: a reason to block only, worded by the `MISSING` entry it reads as."""
+    if direction != "block":
+        return _nothing
+    keys = [key for key, group in (("serasa_age_days", _SERASA_GROUP), ("past_orders_count", _HISTORY_GROUP),
+                                   ("limit_amount", _LIMIT_GROUP)) if feature in group]
+    said = {key: _missing_said(key, reference, lang) for key in [*keys, feature] if key in MISSING}
+
+    def unknown(row: Row) -> tuple[str, None] | None:
+        missing = _missing(feature, row)
+        return None if missing is None else said[missing]
+
+    return unknown
+
+
+def _missing_said(key: str, reference: Reference | None, lang: str) -> tuple[str, None]:
+    text = MISSING[key][lang]
+    phrase = _missing_comparison(key, reference, lang)
+    return (text if phrase is None else text + SEPARATOR + phrase), None
+
+
+def _known_describer(feature: str, direction: str, lang: str,
+                     reference: Reference | None) -> Callable[[Row, float], tuple[str, int | None] | None]:
+    """A known value: the sentence, then where the value stands (with a reference)."""
+    write = _sentence_writer(feature, direction, lang)
+    ref = reference.features.get(feature) if reference is not None else None
+    if ref is None or ref.quantiles is None:
+        return lambda row, value: (write(row), None)
+    standing_of, compare = ref.standing, _comparer(feature, direction, lang)
+
+    def known(row: Row, value: float) -> tuple[str, int | None] | None:
+        standing = standing_of(value)
+        phrase = compare(standing)
+        if phrase is False:
+            return None
+        text = write(row)
+        return (text if phrase is None else text + SEPARATOR + phrase), standing.below
+
+    return known
+
+
+def _comparer(feature: str, direction: str, lang: str) -> Callable[[Standing], str | None | bool]:
     phrases = _COMPARED[lang]
-    if equal >= 50:
-        return phrases["same"][equal]
-    if beyond >= 100:
-        return phrases["highest" if higher else "lowest"][0]
-    if beyond >= 1:
-        return phrases["higher" if higher else "lower"][beyond]
+    same = phrases["same"]
+    sign = _DIRECTIONS.get(feature, 0)
     if sign:
-        return False
-    return phrases["same"][equal] if equal >= 1 else None
+        higher = (sign > 0) == (direction == "block")
+        beyond_at = 0 if higher else 1  # below, else above
+        extreme, side = phrases["highest" if higher else "lowest"][0], phrases["higher" if higher else "lower"]
+
+        def directional(standing: Standing) -> str | bool:
+            equal = standing[2]
+            if equal >= 50:
+                return same[equal]
+            beyond = standing[beyond_at]
+            if beyond >= 100:
+                return extreme
+            return side[beyond] if beyond >= 1 else False
+
+        return directional
+
+    def either_way(standing: Standing) -> str | None:
+        below, above, equal = standing
+        if equal >= 50:
+            return same[equal]
+        higher = below >= above
+        beyond = below if higher else above
+        if beyond >= 100:
+            return phrases["highest" if higher else "lowest"][0]
+        if beyond >= 1:
+            return phrases["higher" if higher else "lower"][beyond]
+        return same[equal] if equal >= 1 else None
+
+    return either_way
 
 
 _COMPARED = {lang: {key: [text.format(p=f"{p}%") for p in range(101)] for key, text in words.items()}
              for lang, words in COMPARISONS.items()}
 """Every comparison phrase for every whole percentage, built once (a decision formats none)."""
+
+
+def _sentence_writer(feature: str, direction: str, lang: str) -> Callable[[Row], str]:
+    key = (feature, direction, lang)
+    found = _SENTENCES.get(key)
+    if found is None:
+        found = _SENTENCES[key] = _compile_sentence(feature, direction, lang)
+    return found
+
+
+def _compile_sentence(feature: str, direction: str, lang: str) -> Callable[[Row], str]:
+    entry = CATALOGUE.get(feature)
+    if entry is None:
+        label, generic = feature.replace("_", " ").capitalize(), GENERIC[lang]
+        return lambda row: generic.format(feature=label, value=format_value(feature, row.get(feature), lang))
+    template = entry[direction][lang]
+    if not isinstance(template, tuple):
+        return _template_writer(template, lang)
+    # (zero, one, many) by the selector's value: exactly 0, exactly 1, else; an empty variant is many
+    zero, one, many = (_template_writer(variant or template[2], lang) for variant in template)
+    selector = COUNTED_BY.get(feature, feature)
+
+    def variant(row: Row) -> str:
+        chosen = _value(row.get(selector)) or 0.0
+        return (zero if chosen == 0 else one if chosen == 1 else many)(row)
+
+    return variant
+
+
+def _template_writer(template: str, lang: str) -> Callable[[Row], str]:
+    pieces = tuple((text, None if field is None else _placeholder_writer(field, lang))
+                   for text, field, _, _ in Formatter().parse(template))
+    if all(write is None for _, write in pieces):
+        return lambda row: template
+    return lambda row: "".join([text if write is None else text + write(row) for text, write in pieces])
+
+
+def _placeholder_writer(key: str, lang: str) -> Callable[[Row], str]:
+    """A placeholder's text for one row: a phrase, a ratio or a formatted value."""
+    phrase = _PHRASES.get(key)
+    if phrase is not None:
+        words, source = phrase
+        return lambda row: words(row.get(source), lang)
+    if key in RATIOS:
+        return lambda row: _ratio_phrase(row.get(key), lang)
+    return lambda row: format_value(key, row.get(key), lang)
 
 
 def missing_features(row: Row) -> list[str]:
@@ -259,27 +392,6 @@ def _missing_comparison(key: str, reference: Reference | None, lang: str) -> str
 def _share_text(share: float, lang: str) -> str:
     percent = math.floor(100 * share)
     return f"{percent}%" if percent >= 1 else _WORDS[lang]["tiny"].format(p="1%")
-
-
-def _variant(template: tuple[str, str, str], selector: float) -> str:
-    """(zero, one, many) by the selector value (exactly 0, exactly 1, else); an empty variant
-    falls back to 'many'."""
-    chosen = template[0] if selector == 0 else template[1] if selector == 1 else template[2]
-    return chosen or template[2]
-
-
-_PARSED: dict[str, tuple[tuple[str, str | None], ...]] = {}
-"""Each template cut once into (literal text, placeholder) pairs: cheaper than `format_map`."""
-
-
-def _placeholder(key: str, row: Row, lang: str) -> str:
-    """A placeholder's text for one row and language: a phrase, a ratio or a formatted value."""
-    phrase = _PHRASES.get(key)
-    if phrase is not None:
-        return phrase[0](row.get(phrase[1]), lang)
-    if key in RATIOS:
-        return _ratio_phrase(row.get(key), lang)
-    return format_value(key, row.get(key), lang)
 
 
 def format_value(feature: str, value: float | None, lang: str) -> str:
@@ -361,7 +473,10 @@ _PHRASES = {
 
 def _number(value: float, decimals: int, lang: str) -> str:
     text = f"{value:,.{decimals}f}"
-    return text.translate(str.maketrans(",.", ".,")) if lang == "pt-BR" else text
+    return text.translate(_PORTUGUESE_MARKS) if lang == "pt-BR" else text
+
+
+_PORTUGUESE_MARKS = str.maketrans(",.", ".,")
 
 
 def _trim(text: str, lang: str) -> str:

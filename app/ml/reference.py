@@ -76,10 +76,12 @@ class FeatureReference:
 class Reference:
     """A version's reference prepared for decisions: per feature, a tuple to bisect."""
 
-    __slots__ = ("features",)
+    __slots__ = ("features", "said")
 
     def __init__(self, features: Mapping[str, FeatureReference]) -> None:
         self.features = dict(features)
+        self.said: dict = {}
+        """What app/ml/explain.py compiled to word this reference's comparisons (it never changes)."""
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> Reference | None:
