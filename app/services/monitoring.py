@@ -133,25 +133,31 @@ def _round(value: float | None) -> float | None:
 
 
 def count_decisions(decisions: Sequence[Mapping[str, Any]], bins: VersionBins | None) -> dict[tuple, int]:
-    """Per (company, model, day, feature, bin) counts of one version's decisions, vectorised:
-    one `np.unique` per feature over day x bin codes."""
+    """Per (company, model, day, feature, bin) counts of one version's decisions, vectorised: the
+    bins of every column side by side, then one `np.unique` over column x day x bin codes."""
     first = decisions[0]
     company_id, model_id = first["company_id"], first["model_id"]
     days = np.array([_day(d["created_at"]).toordinal() for d in decisions], dtype=np.int64)
-    columns: dict[str, np.ndarray] = {
-        DECISION: np.array([DECISION_BINS.get(d["decision"], 2) for d in decisions], dtype=np.int64)}
+    names: list[str] = [DECISION]
+    columns = [np.array([DECISION_BINS.get(d["decision"], 2) for d in decisions], dtype=np.int64)]
     if bins is not None:
         if bins.score is not None:
-            columns[SCORE] = bins.score.assign(np.array([d["probability_block"] for d in decisions], dtype=np.float64))
-        for name, feature_bins in bins.features.items():
-            values = np.array([d["features"].get(name) for d in decisions], dtype=np.float64)
-            columns[name] = feature_bins.assign(values)
+            names.append(SCORE)
+            columns.append(bins.score.assign(np.array([d["probability_block"] for d in decisions], dtype=np.float64)))
+        features = list(bins.features)
+        values = np.array([[row.get(name) for name in features] for row in (d["features"] for d in decisions)],
+                          dtype=np.float64).reshape(len(decisions), len(features))
+        names += features
+        columns += [bins.features[name].assign(values[:, k]) for k, name in enumerate(features)]
+    # code = (column * DAYS + day) * 1024 + bin + 1 (bins are -1..<1023; days fit in 2^22)
+    assigned = np.stack(columns)
+    codes = ((np.arange(len(columns), dtype=np.int64)[:, None] << 22) + days[None, :]) * 1024 + assigned + 1
+    unique, n = np.unique(codes, return_counts=True)
     counts: dict[tuple, int] = {}
-    for name, assigned in columns.items():
-        codes, n = np.unique(days * 1024 + (assigned + 1), return_counts=True)
-        for code, count in zip(codes.tolist(), n.tolist(), strict=True):
-            day, shifted = divmod(code, 1024)
-            counts[(company_id, model_id, date.fromordinal(day), name, shifted - 1)] = count
+    for code, count in zip(unique.tolist(), n.tolist(), strict=True):
+        column_day, shifted = divmod(code, 1024)
+        column, day = divmod(column_day, 1 << 22)
+        counts[(company_id, model_id, date.fromordinal(day), names[column], shifted - 1)] = count
     return counts
 
 
