@@ -37,7 +37,17 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # Checkpoint every ~40 MB of WAL instead of every 4 MB, with a 64 MiB page cache: a page the
+    # decision log rewrites commit after commit (index pages) is copied into the database once
+    # per checkpoint. Committing 500 decisions at 41,000 stored: 43 ms of CPU on average, 26 now
+    # (median 40 -> 15; the commit that checkpoints takes ~80 ms).
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     cursor.close()
+
+
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+CACHE_KIB = 64 * 1024
 
 
 def make_sessionmaker(
