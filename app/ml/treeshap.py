@@ -21,14 +21,22 @@ threshold of the path nodes on j going left, lo the largest going right), one pa
 bound present, each bit a single float32 ``<`` against a row-expanded vector
 [x, -x, x with NaN->-inf, -x with NaN->-inf] (x >= lo is -x < nextafter(-lo); the copy chosen
 also says where NaN goes). A leaf's bit bytes are packed into its pattern by one integer
-multiply, the pattern picks a row of the leaf's table (for a feature bounded on both sides o_j
-is the AND of its two bits, so the table repeats rows: 2^bits rows, bits <= 2p), and
-``np.add.reduceat`` over a precomputed feature-sorted order adds the rows into the columns.
-Cost per row: ~8 NumPy calls over O(leaves * p) elements (gathers dominate): about 25 us for
-140 trees of depth 4 and 110-145 us for 122 trees of depth 6, against 120-320 us for XGBoost's
-pred_contribs plus ~70 us for its DMatrix. Memory: 8 * P * sum over leaves of 2^bits bytes
-(P = largest p; 0.8 MiB and 11 MiB for those two models), built in 10-50 ms for them and
-~0.13 s for 300 trees of depth 6 (a third of it XGBoost's JSON export and its parsing).
+multiply; its row offset plus the pattern picks a row of its table (for a feature bounded on
+both sides o_j is the AND of its two bits, so the table repeats rows: 2^bits rows, bits <= 2p).
+The P-wide rows of all leaves are gathered at once, put in a precomputed feature-sorted order
+(a second gather, real slots only) and ``np.add.reduceat`` adds each feature's run into its column.
+Cost: ~15 NumPy calls per chunk of rows over O(leaves * p) elements, the three gathers (bit
+operands, table rows, feature order) dominating at ~0.5 ns an element. One row: about 25-40 us
+for 140-150 trees of depth 4 and 110-145 us for 122 trees of depth 6, against 120-320 us for
+XGBoost's pred_contribs plus ~70 us for its DMatrix; in a batch of 500, ~23 us a row for 150
+trees of depth 4 (2,300 leaves) and ~150 us for 122 of depth 6 (6,800 leaves; XGBoost: ~80 and
+~250 us). A batch goes in chunks of rows whose scratch arrays take ~``WORK_BYTES`` (20 rows and
+4 rows of those two), kept per thread from call to call: allocated anew per chunk, their page
+faults cost more than the arithmetic (500 rows of the depth-4 model took 30 ms, not 11), and
+bigger chunks fall out of cache. Memory: tables of 8 * P * sum over leaves of 2^bits bytes
+(P = largest p; 1 MiB and 17 MiB for those two), built in 15-60 ms for them and ~0.14 s for 300
+trees of depth 6 (a third of it XGBoost's JSON export and its parsing), plus ~``WORK_BYTES`` of
+scratch arrays per thread that explains.
 Refused (`ModelError`, callers fall back to XGBoost): tables above ``max_table_bytes``, paths
 on more than MAX_PATH_FEATURES features or MAX_PATTERN_BITS bits.
 
@@ -54,7 +62,9 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import xgboost as xgb
@@ -65,7 +75,7 @@ from app.ml.errors import ModelError
 MAX_PATH_FEATURES = 12
 MAX_PATTERN_BITS = 16  # what `_pack` can pack
 MAX_TABLE_BYTES = 256 << 20
-CHUNK_ELEMENTS = 1 << 20  # rows per chunk are sized so that gathered arrays stay ~8 MB
+WORK_BYTES = 4 << 20  # rows per chunk: their scratch arrays take ~4 MiB (bigger ones fall out of cache)
 GAME_CHUNK = 2048  # leaves per table-building step (bounds the memory of the precomputation)
 MIN_BRANCH_WEIGHT = float(np.float32(1e-12))  # XGBoost's kQuadratureTreeShapMinChildWeight
 # bytes of 0/1 -> bits: (little-endian word of W bytes) * magic puts bit k in the top byte
@@ -121,14 +131,15 @@ class TreeShap:
         self._margin32 = margin32
         self._splits = splits
         self._row_offset = row_offset
-        self._full = (1 << slots.bits) - 1  # pattern of the reached leaf
+        self._reached_row = row_offset + (1 << slots.bits) - 1  # table row of the leaf reached
         self._width = 1 << max(int(slots.bits.max()) - 1, 0).bit_length()  # 1, 2, 4, 8 or 16
         self._src, self._thr, self._blocks = _comparisons(slots, n_features, self._width)
         flat = slots.feature.ravel()  # padding slots (feature n_features) hold zeros: skipped
         real = np.flatnonzero(flat < n_features)
         self._order = real[np.argsort(flat[real], kind="stable")]  # slots grouped by feature
         self._used, self._starts = np.unique(flat[self._order], return_index=True)
-        self._chunk = max(1, CHUNK_ELEMENTS // max(self._src.size, table.shape[1] * len(row_offset), 1))
+        self._chunk = max(1, WORK_BYTES // _Work.row_bytes(self))
+        self._scratch = threading.local()  # each thread's `_Work`, kept from call to call
 
     @classmethod
     def from_booster(cls, booster: xgb.Booster, max_table_bytes: int = MAX_TABLE_BYTES) -> TreeShap:
@@ -162,14 +173,17 @@ class TreeShap:
 
     def _pass(self, X: np.ndarray, with_margin: bool) -> tuple[np.ndarray, np.ndarray | None]:
         X = self._rows(X)
-        out = np.zeros((len(X), self.n_features + 1))
+        contributions = np.empty((len(X), len(self._used)))
         margin = np.empty(len(X), np.float32) if with_margin and self._margin32 is not None else None
+        work = self._work(min(len(X), self._chunk))
         for start in range(0, len(X), self._chunk):
-            chunk = X[start : start + self._chunk]
-            patterns = self._patterns(chunk)
-            out[start : start + len(chunk), self._used] = self._explain(patterns)
+            stop = min(start + self._chunk, len(X))
+            leaf_rows = self._leaf_rows(X[start:stop], work)
+            self._explain(leaf_rows, work, contributions[start:stop])  # used columns: scattered once
             if margin is not None:
-                margin[start : start + len(chunk)] = self._margin32.of_reached(patterns == self._full)
+                margin[start:stop] = self._margin32.of_reached(leaf_rows == self._reached_row)
+        out = np.zeros((len(X), self.n_features + 1))
+        out[:, self._used] = contributions
         out[:, -1] += self.bias
         return out, margin
 
@@ -194,10 +208,11 @@ class TreeShap:
         """Raw log-odds per row (float64): base margin plus the values of the leaves reached."""
         X = self._rows(X)
         out = np.empty(len(X))
+        work = self._work(min(len(X), self._chunk))
         for start in range(0, len(X), self._chunk):
-            chunk = X[start : start + self._chunk]
-            reached = self._patterns(chunk) == self._full
-            out[start : start + len(chunk)] = np.where(reached, self._value, 0.0).sum(axis=1)
+            stop = min(start + self._chunk, len(X))
+            reached = self._leaf_rows(X[start:stop], work) == self._reached_row
+            out[start:stop] = np.where(reached, self._value, 0.0).sum(axis=1)
         return out + self.base_margin
 
     def _rows(self, X: np.ndarray) -> np.ndarray:
@@ -208,27 +223,63 @@ class TreeShap:
             raise ModelError(f"expected rows of {self.n_features} features, got {X.shape}")
         return X
 
-    def _patterns(self, X: np.ndarray) -> np.ndarray:
-        """(n, L) int: each leaf's bit pattern for each row (bit = one interval bound holds)."""
+    def _work(self, rows: int) -> _Work:
+        """This thread's scratch arrays, for chunks of `rows` rows or more. They are kept: a call
+        allocating its few MiB anew can pay a page fault per 4 KiB (~1.7 ms for a batch of 500
+        here) when the C allocator has handed them back to the system since the last call."""
+        work = getattr(self._scratch, "work", None)
+        if work is None or len(work.xs) < rows:
+            work = self._scratch.work = _Work.of(self, rows)
+        return work
+
+    def _leaf_rows(self, X: np.ndarray, work: _Work) -> np.ndarray:
+        """(n, L) intp: each leaf's table row for each row, its row offset plus its bit pattern
+        (bit = one interval bound holds)."""
         n, F = X.shape
-        xs = np.empty((n, self._blocks * F), dtype=np.float32)  # [x, -x, x NaN->-inf, -x NaN->-inf]
+        xs = work.xs[:n]  # [x, -x, x NaN->-inf, -x NaN->-inf]
         xs[:, :F] = X
         np.negative(X, out=xs[:, F : 2 * F])
         np.fmax(xs[:, : 2 * F], -np.inf, out=xs[:, 2 * F : 4 * F])
         if self._blocks > 4:  # [..., 0 if NaN else 1, 0 if NaN else -1]: models with splits at -inf
             np.logical_not(np.isnan(X), out=xs[:, 4 * F : 5 * F], casting="unsafe")
             np.negative(xs[:, 4 * F : 5 * F], out=xs[:, 5 * F :])
-        passes = xs.take(self._src, axis=1, mode="clip") < self._thr  # (n, L * width)
-        return _pack(passes, self._width)
+        tested = xs.take(self._src, axis=1, mode="clip", out=work.tested[:n])
+        passes = np.less(tested, self._thr, out=work.passes[:n])  # (n, L * width)
+        return np.add(_pack(passes, self._width), self._row_offset, out=work.leaf_rows[:n])
 
-    def _explain(self, patterns: np.ndarray) -> np.ndarray:
-        """(n, len(used)) sums of the table rows picked by `patterns`, per used feature."""
-        n = len(patterns)
+    def _explain(self, leaf_rows: np.ndarray, work: _Work, out: np.ndarray) -> None:
+        """Write into out (n, len(used)) the sums of the table rows `leaf_rows`, per used feature."""
+        n = len(leaf_rows)
         if not len(self._order):
-            return np.zeros((n, 0))
-        rows = self.table.take(patterns + self._row_offset, axis=0, mode="clip")  # (n, L, P)
-        by_feature = rows.reshape(n, -1).take(self._order, axis=1, mode="clip")
-        return np.add.reduceat(by_feature, self._starts, axis=1)
+            out[:] = 0.0
+            return
+        phi = self.table.take(leaf_rows, axis=0, mode="clip", out=work.phi[:n])  # (n, L, P)
+        by_feature = phi.reshape(n, -1).take(self._order, axis=1, mode="clip", out=work.by_feature[:n])
+        np.add.reduceat(by_feature, self._starts, axis=1, out=out)
+
+
+class _Work(NamedTuple):
+    """Scratch arrays for a chunk of up to c rows, written by every chunk of every call of one
+    thread (`TreeShap._work`)."""
+
+    xs: np.ndarray  # (c, blocks * F) float32, the row-expanded copies of x
+    tested: np.ndarray  # (c, L * width) float32, the operand of each pattern bit's test
+    passes: np.ndarray  # (c, L * width) bool
+    leaf_rows: np.ndarray  # (c, L) intp
+    phi: np.ndarray  # (c, L, P) float64, the table row of every leaf
+    by_feature: np.ndarray  # (c, real slots) float64, phi in feature-sorted order
+
+    @classmethod
+    def of(cls, shap: TreeShap, rows: int) -> _Work:
+        L, P, tests = shap._row_offset.size, shap.table.shape[1], shap._src.size
+        return cls(np.empty((rows, shap._blocks * shap.n_features), np.float32), np.empty((rows, tests), np.float32),
+                   np.empty((rows, tests), bool), np.empty((rows, L), np.intp), np.empty((rows, L, P)),
+                   np.empty((rows, shap._order.size)))  # fmt: skip
+
+    @staticmethod
+    def row_bytes(shap: TreeShap) -> int:
+        L, P = shap._row_offset.size, shap.table.shape[1]
+        return 4 * shap._blocks * shap.n_features + 5 * shap._src.size + 8 * (L + L * P + shap._order.size)
 
 
 def _check_learner(learner: dict) -> int:
@@ -277,10 +328,11 @@ class _Margin32:
         return cls(_base_margin32(learner), nodes.threshold[paths.leaf], len(nodes.roots))
 
     def of_reached(self, reached: np.ndarray) -> np.ndarray:
-        """(n, L) reached flags -> (n,) float32 margins."""
+        """(n, L) reached flags (one per tree and row) -> (n,) float32 margins."""
         steps = np.empty((len(reached), self.trees + 1), np.float32)
         steps[:, 0] = self.base
-        steps[:, 1:] = np.broadcast_to(self.leaf, reached.shape)[reached].reshape(len(reached), self.trees)
+        flat = np.flatnonzero(reached).reshape(len(reached), self.trees)  # row * L + leaf, tree order
+        self.leaf.take(flat, mode="wrap", out=steps[:, 1:])  # wrap: the leaf is flat % L
         return np.add.accumulate(steps, axis=1, dtype=np.float32)[:, -1]
 
 

@@ -3,6 +3,7 @@
 import itertools
 import json
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -115,6 +116,27 @@ def test_one_row_equals_the_batch_and_chunks_do_not_matter(booster: xgb.Booster)
     shap._chunk = 7
     np.testing.assert_array_equal(shap.contributions(X), batch)
     np.testing.assert_array_equal(shap.margin(X[:50]), TreeShap.from_booster(booster).margin(X[:50]))
+
+
+def test_scratch_arrays_grow_between_calls_and_are_per_thread(booster: xgb.Booster) -> None:
+    """Each thread keeps its chunk scratch arrays from call to call: sized by a first call of one
+    row, they grow for a batch in chunks of 7 or 8 (the last one partial), and threads explaining at
+    the same time do not share them."""
+    X = _rows(booster)
+    contributions, margin = TreeShap.from_booster(booster).explain(X)
+    shap = TreeShap.from_booster(booster)
+    np.testing.assert_array_equal(shap.explain(X[:1])[0], contributions[:1])
+    shap._chunk = 7 if len(X) % 7 else 8
+    got, got_margin = shap.explain(X)
+    np.testing.assert_array_equal(got, contributions)
+    np.testing.assert_array_equal(got_margin, margin)
+    assert shap.explain(X[:0])[0].shape == (0, N_FEATURES + 1)
+    slices = [slice(start, start + size) for start, size in itertools.product(range(0, len(X) - 60, 37), (1, 9, 60))]
+    with ThreadPoolExecutor(4) as threads:
+        results = list(threads.map(lambda s: (s, shap.explain(X[s])), slices * 3))
+    for s, (got, got_margin) in results:
+        np.testing.assert_array_equal(got, contributions[s])
+        np.testing.assert_array_equal(got_margin, None if margin is None else margin[s])
 
 
 def test_float64_rows_are_rounded_to_float32_like_a_dmatrix() -> None:
