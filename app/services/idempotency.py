@@ -51,8 +51,23 @@ def decision_keys(principal: Principal, order_ids: list[str], digests: list[str]
     """The decision ids of orders decided by `model` under `policy_version`."""
     company = principal.company
     scope = f"|{model.model_id}|{policy_version}|{company.data_version}"
-    return [str(uuid.uuid5(NAMESPACE, f"{company.id}|{order_id}|{digest}{scope}"))
+    return [uuid5(f"{company.id}|{order_id}|{digest}{scope}")
             for order_id, digest in zip(order_ids, digests, strict=True)]
+
+
+def uuid5(name: str) -> str:
+    """`str(uuid.uuid5(NAMESPACE, name))` without building a UUID object: a third of the cost
+    (500 ids: ~1.4 -> ~0.5 ms)."""
+    hashed = _NAMESPACE_SHA1.copy()
+    hashed.update(name.encode())
+    digest = bytearray(hashed.digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_NAMESPACE_SHA1 = hashlib.sha1(NAMESPACE.bytes, usedforsecurity=False)
 
 
 class RecentDecisions:
