@@ -13,12 +13,18 @@ learn such pushes; they would contradict the sentence). Other features compare o
 most orders are. Facts without a direction of their own (`templates.DIRECTIONLESS`) and unknown
 values pushing towards bill are never cited. Each reason's `share` is its percentage of the total
 push towards the decision (the sum over every feature that pushed that way, shown or not).
+
+A batch's reasons come from `explain_rows` as columns (`Explained`): the pushes, their order, the
+contributions and the shares are NumPy operations over the whole batch; only the sentences are
+written row by row. `reasons` and `reasons_of_rows` give them as `Reason`s.
 """
 
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from string import Formatter
 from typing import NamedTuple
 
@@ -73,7 +79,8 @@ class Reason(NamedTuple):
     (%) of the push towards the decision, the way it pushed and the share (%) of the company's
     training orders with a lower value (None without a reference or for an unknown value).
 
-    A named tuple: five are built per decision, and a frozen dataclass costs ~1.5 µs more each."""
+    A named tuple: a frozen dataclass costs ~1.5 µs more each. (The decision pipeline builds none:
+    it writes its answers from `explain_rows`' columns.)"""
 
     feature: str
     value: float | None
@@ -108,35 +115,129 @@ def reasons_of_rows(
     top_n: int = 5,
     reference: Reference | None = None,
 ) -> list[list[Reason]]:
-    """`reasons` of each row of a batch (`contributions`: one row of each, bias column last): the
-    pushes, their totals and their order come from one NumPy pass over the whole matrix, the
-    sentences from a loop that stops at each row's `top_n`-th reason."""
-    pushes = _pushes(contributions, feature_names, decisions, lang)
-    totals = np.where(pushes > 0, pushes, 0.0).sum(axis=1).tolist()
-    ranks = np.argsort(-pushes, axis=1, kind="stable").tolist()
-    return [_reasons_of(row, values, rank, total, feature_names, decision, lang, top_n, reference)
-            for row, values, rank, total, decision in zip(rows, pushes.tolist(), ranks, totals, decisions,
-                                                          strict=True)]
+    """`reasons` of each row of a batch (`contributions`: one row of each, bias column last)."""
+    return explain_rows(rows, contributions, feature_names, decisions, lang, top_n, reference).reasons()
 
 
-def _reasons_of(row: Row, pushes: list[float], ranks: list[int], total: float, feature_names: Sequence[str],
-                decision: str, lang: str, top_n: int, reference: Reference | None) -> list[Reason]:
-    out: list[Reason] = []
-    seen: set[str] = set()
-    sign = 1.0 if decision == "block" else -1.0
-    describers = _describers(feature_names, decision, lang, reference)
-    for i in ranks:
-        push = pushes[i]
-        if push <= 0 or len(out) == top_n:
-            break
-        said = describers[i](row)
-        if said is None or said[0] in seen:
-            continue
-        text, percentile = said
-        seen.add(text)
-        name = feature_names[i]
-        out.append(Reason(name, _value(row.get(name)), sign * push, text, round(100.0 * push / total, 1), decision,
-                          percentile))
+@dataclass(frozen=True, slots=True)
+class Explained:
+    """The reasons of a batch, as columns of one entry per reason, row after row: row k's are
+    entries `ends[k - 1]` (0 for the first row) to `ends[k]`; each column is a `Reason` field.
+
+    Columns, not a `Reason` each: the decision pipeline writes its answers' reasons straight from
+    them and rounds all their contributions in one NumPy pass."""
+
+    ends: list[int]
+    features: list[str]
+    values: list[float | None]
+    contributions: np.ndarray
+    """float64, signed (negative towards bill)."""
+    texts: list[str]
+    shares: list[float]
+    directions: list[str]
+    percentiles: list[int | None]
+
+    def reasons(self) -> list[list[Reason]]:
+        """Each row's reasons as `Reason`s."""
+        every = list(map(Reason, self.features, self.values, self.contributions.tolist(), self.texts, self.shares,
+                         self.directions, self.percentiles))
+        return [every[start:end] for start, end in zip([0, *self.ends], self.ends, strict=False)]
+
+
+def explain_rows(
+    rows: Sequence[Row],
+    contributions: np.ndarray,
+    feature_names: Sequence[str],
+    decisions: Sequence[str],
+    lang: str = "en",
+    top_n: int = 5,
+    reference: Reference | None = None,
+) -> Explained:
+    """The reasons of each row of a batch (`contributions`: one row of each, bias column last): the
+    pushes, their totals, their order, the contributions and shares of the reasons come from NumPy
+    passes over the whole batch, the sentences from a loop that stops at each row's `top_n`-th
+    reason."""
+    contrib = np.asarray(contributions, dtype=np.float64)
+    pushes = _pushes(contrib, feature_names, decisions, lang)
+    positive = pushes > 0
+    totals = np.where(positive, pushes, 0.0).sum(axis=1)
+    ranks = np.argsort(-pushes, axis=1, kind="stable").tolist()  # the positive pushes first, largest first
+    said = _sentences(rows, ranks, positive.sum(axis=1).tolist(), feature_names, decisions, lang, top_n, reference)
+    cells = np.array(said.cells, dtype=np.intp)
+    owners = np.searchsorted(said.ends, np.arange(len(cells)), side="right")  # each reason's row
+    # a contribution is its push with the decision's sign: `contrib` itself; a share is
+    # round(100 * push / total, 1), each operation in that order on the same float64s
+    shares = rounded(100.0 * pushes[owners, cells] / totals[owners], 1)
+    return Explained(said.ends, [feature_names[i] for i in said.cells], said.values, contrib[owners, cells],
+                     said.texts, shares, said.directions, said.percentiles)
+
+
+@dataclass(frozen=True, slots=True)
+class _Said:
+    """`_sentences`' columns: each reason's feature (column index), value, sentence, percentile
+    and direction, and where each row's reasons end."""
+
+    ends: list[int]
+    cells: list[int]
+    values: list[float | None]
+    texts: list[str]
+    percentiles: list[int | None]
+    directions: list[str]
+
+
+def _sentences(rows: Sequence[Row], ranks: list[list[int]], positives: list[int], feature_names: Sequence[str],
+               decisions: Sequence[str], lang: str, top_n: int, reference: Reference | None) -> _Said:
+    """Row by row, the features that pushed towards the decision (`positives` of them, first in
+    `ranks`) in order, described until `top_n` are said: each sentence once per row."""
+    describers = {decision: _describers(feature_names, decision, lang, reference) for decision in set(decisions)}
+    ends: list[int] = []
+    cells: list[int] = []
+    values: list[float | None] = []
+    texts: list[str] = []
+    percentiles: list[int | None] = []
+    directions: list[str] = []
+    for row, rank, positive, decision in zip(rows, ranks, positives, decisions, strict=True):
+        describe_ = describers[decision]
+        seen: set[str] = set()
+        for i in rank[:positive]:
+            if len(seen) == top_n:
+                break
+            described = describe_[i](row)
+            if described is None or described[0] in seen:
+                continue
+            text, percentile = described
+            seen.add(text)
+            value = row.get(feature_names[i])
+            cells.append(i)
+            values.append(None if value is None or value != value else float(value))  # _value(value), inline
+            texts.append(text)
+            percentiles.append(percentile)
+            directions.append(decision)
+        ends.append(len(cells))
+    return _Said(ends, cells, values, texts, percentiles, directions)
+
+
+def rounded(values: np.ndarray, decimals: int) -> list[float]:
+    """`[round(v, decimals) for v in values]`, bit for bit, from a few NumPy passes (round() costs
+    ~0.3 µs a number; a batch of 500 decisions rounds ~7,000).
+
+    round() rounds the exact binary value, half to even; rint(v * 10**decimals) / 10**decimals
+    gives the same float unless the scaled product (itself rounded) lands within a few ulps of a
+    half, is too big to have a fraction or is not finite: those few are left to round(), and so
+    are short arrays (NumPy's fixed cost is that of ~30 round()s)."""
+    if not 0 <= decimals <= 22:  # 10**decimals exact
+        raise ValueError(f"decimals must be in 0..22, got {decimals}")
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if len(v) < 32:
+        return [round(x, decimals) for x in v.tolist()]
+    scale = 10.0**decimals
+    scaled = v * scale
+    out = (np.rint(scaled) / scale).tolist()
+    magnitude = np.abs(scaled)
+    with np.errstate(invalid="ignore"):
+        doubtful = ~(magnitude < 2.0**52) | (np.abs(scaled - np.floor(scaled) - 0.5) <= magnitude * 2.0**-50)
+    for i in np.flatnonzero(doubtful).tolist():
+        out[i] = round(float(v[i]), decimals)
     return out
 
 
@@ -157,7 +258,7 @@ def sentence(feature: str, row: Row, lang: str = "en", direction: str = "block")
 def comparison(feature: str, standing: Standing, direction: str, lang: str) -> str | None | bool:
     """Where a value stands, in words; None when there is nothing to say; False when a
     directional feature's value stands at the end opposite to where it pushed."""
-    return _comparer(feature, direction, lang)(standing)
+    return _comparer(feature, direction, lang)(*standing)
 
 
 # Sentences are compiled: each (feature, direction, language) becomes a function of the row, with
@@ -244,41 +345,45 @@ def _known_describer(feature: str, direction: str, lang: str,
     ref = reference.features.get(feature) if reference is not None else None
     if ref is None or ref.quantiles is None:
         return lambda row, value: (write(row), None)
-    standing_of, compare = ref.standing, _comparer(feature, direction, lang)
+    quantiles, compare = ref.quantiles, _comparer(feature, direction, lang)
 
     def known(row: Row, value: float) -> tuple[str, int | None] | None:
-        standing = standing_of(value)
-        phrase = compare(standing)
+        # ref.standing(value) unpacked here (tests/ml/test_explain.py checks they agree): ~2,500
+        # reasons a batch save a call and a named tuple each
+        lo, hi = bisect_left(quantiles, value), bisect_right(quantiles, value)
+        below = lo - 1 if lo else 0
+        phrase = compare(below, 100 - hi if hi < 101 else 0, hi - lo - 1 if hi > lo else 0)
         if phrase is False:
             return None
         text = write(row)
-        return (text if phrase is None else text + SEPARATOR + phrase), standing.below
+        return (text if phrase is None else text + SEPARATOR + phrase), below
 
     return known
 
 
-def _comparer(feature: str, direction: str, lang: str) -> Callable[[Standing], str | None | bool]:
+Comparer = Callable[[int, int, int], "str | None | bool"]
+"""Where a value stands in words, from its `Standing` (below, above, equal)."""
+
+
+def _comparer(feature: str, direction: str, lang: str) -> Comparer:
     phrases = _COMPARED[lang]
     same = phrases["same"]
     sign = _DIRECTIONS.get(feature, 0)
     if sign:
         higher = (sign > 0) == (direction == "block")
-        beyond_at = 0 if higher else 1  # below, else above
         extreme, side = phrases["highest" if higher else "lowest"][0], phrases["higher" if higher else "lower"]
 
-        def directional(standing: Standing) -> str | bool:
-            equal = standing[2]
+        def directional(below: int, above: int, equal: int) -> str | bool:
             if equal >= 50:
                 return same[equal]
-            beyond = standing[beyond_at]
+            beyond = below if higher else above
             if beyond >= 100:
                 return extreme
             return side[beyond] if beyond >= 1 else False
 
         return directional
 
-    def either_way(standing: Standing) -> str | None:
-        below, above, equal = standing
+    def either_way(below: int, above: int, equal: int) -> str | None:
         if equal >= 50:
             return same[equal]
         higher = below >= above
@@ -318,18 +423,33 @@ def _compile_sentence(feature: str, direction: str, lang: str) -> Callable[[Row]
     selector = COUNTED_BY.get(feature, feature)
 
     def variant(row: Row) -> str:
-        chosen = _value(row.get(selector)) or 0.0
-        return (zero if chosen == 0 else one if chosen == 1 else many)(row)
+        chosen = row.get(selector)
+        if chosen is None or chosen != chosen or chosen == 0:  # _value(chosen) or 0.0, inline: unknown is 0
+            return zero(row)
+        return (one if chosen == 1 else many)(row)
 
     return variant
 
 
 def _template_writer(template: str, lang: str) -> Callable[[Row], str]:
-    pieces = tuple((text, None if field is None else _placeholder_writer(field, lang))
-                   for text, field, _, _ in Formatter().parse(template))
-    if all(write is None for _, write in pieces):
+    """The template's literal text around its placeholders' texts (the catalogue's have at most
+    two: written as concatenations, cheaper than a join)."""
+    literals, writers = [""], []
+    for text, field, _, _ in Formatter().parse(template):
+        literals[-1] += text
+        if field is not None:
+            writers.append(_placeholder_writer(field, lang))
+            literals.append("")
+    if not writers:
         return lambda row: template
-    return lambda row: "".join([text if write is None else text + write(row) for text, write in pieces])
+    if len(writers) == 1:
+        (head, tail), (write,) = literals, writers
+        return lambda row: head + write(row) + tail
+    if len(writers) == 2:
+        (head, middle, tail), (first, second) = literals, writers
+        return lambda row: head + first(row) + middle + second(row) + tail
+    pieces, tail = tuple(zip(literals, writers, strict=False)), literals[-1]  # the tail last
+    return lambda row: "".join([text + write(row) for text, write in pieces]) + tail
 
 
 def _placeholder_writer(key: str, lang: str) -> Callable[[Row], str]:
@@ -338,24 +458,32 @@ def _placeholder_writer(key: str, lang: str) -> Callable[[Row], str]:
     if phrase is not None:
         words, source = phrase
         return lambda row: words(row.get(source), lang)
-    if key in RATIOS:
-        return lambda row: _ratio_phrase(row.get(key), lang)
-    return lambda row: format_value(key, row.get(key), lang)
+    write = _ratio_writer(lang) if key in RATIOS else _formatter(key, lang)
+    unknown = _WORDS[lang]["unknown"]
+
+    def placeholder(row: Row) -> str:
+        value = row.get(key)
+        return unknown if value is None or value != value else write(float(value))  # format_value, inline
+
+    return placeholder
 
 
 def missing_features(row: Row) -> list[str]:
     """Which inputs were unknown for this row: customer, credit_limit, serasa_report,
     serasa_score, order_history."""
+    # unknown: None or NaN (`_value(x) is None`), written inline: one call per decision, not six
+    tenure, simples, limit = row.get("tenure_days"), row.get("simples_nacional"), row.get("limit_amount")
+    serasa, score, past = row.get("serasa_age_days"), row.get("serasa_score"), row.get("past_orders_count")
     missing = []
-    if _value(row.get("tenure_days")) is None and _value(row.get("simples_nacional")) is None:
+    if (tenure is None or tenure != tenure) and (simples is None or simples != simples):
         missing.append("customer")
-    if _value(row.get("limit_amount")) is None:
+    if limit is None or limit != limit:
         missing.append("credit_limit")
-    if _value(row.get("serasa_age_days")) is None:
+    if serasa is None or serasa != serasa:
         missing.append("serasa_report")
-    elif _value(row.get("serasa_score")) is None:
+    elif score is None or score != score:
         missing.append("serasa_score")
-    if not _value(row.get("past_orders_count")):
+    if past is None or past != past or not past:
         missing.append("order_history")
     return missing
 
@@ -397,28 +525,43 @@ def _share_text(share: float, lang: str) -> str:
 def format_value(feature: str, value: float | None, lang: str) -> str:
     """A feature value as an analyst reads it (money, 2.4x or 12%, 12.5%, counts)."""
     v = _value(value)
-    if v is None:
-        return _WORDS[lang]["unknown"]
+    return _WORDS[lang]["unknown"] if v is None else _formatter(feature, lang)(v)
+
+
+_FORMATTERS: dict[tuple[str, str], Callable[[float], str]] = {}
+
+
+def _formatter(feature: str, lang: str) -> Callable[[float], str]:
+    """`format_value` of a known value, compiled once per (feature, language)."""
+    key = (feature, lang)
+    found = _FORMATTERS.get(key)
+    if found is None:
+        found = _FORMATTERS[key] = _compile_formatter(feature, lang)
+    return found
+
+
+def _compile_formatter(feature: str, lang: str) -> Callable[[float], str]:
     if feature in MONEY:
-        return format_money(v, lang)
+        cents = _number_writer(2, lang)
+        return lambda v: "R$ " + cents(v)
     if feature in RATIOS:
-        return _number(v, 1, lang) + "x" if abs(v) >= 1 else _percent(100 * v, lang)
+        tenths = _number_writer(1, lang)
+        return lambda v: (tenths(v) + "x") if abs(v) >= 1 else _percent(100 * v, lang)
     if feature in PERCENTAGES:
-        return _trim(_number(v, 1, lang), lang) + "%"
+        tenths = _number_writer(1, lang, trim=True)
+        return lambda v: tenths(v) + "%"
     if feature in FRACTIONS:
-        return _trim(_number(100 * v, 1, lang), lang) + "%"
-    return _trim(_number(v, 2, lang), lang)
+        tenths = _number_writer(1, lang, trim=True)
+        return lambda v: tenths(100 * v) + "%"
+    return _number_writer(2, lang, trim=True)
 
 
-def _ratio_phrase(value: float | None, lang: str) -> str:
-    """'2.1x the' / '12% of the' ('2,1x o' / '12% do'): ratios below 1 read as percentages."""
-    v = _value(value)
-    if v is None:
-        return _WORDS[lang]["unknown"]
+def _ratio_writer(lang: str) -> Callable[[float], str]:
+    """'2.1x the' / '12% of the' ('2,1x o' / '12% do') of a known ratio: below 1 it reads as a
+    percentage."""
     multiple, share = RATIO_PHRASES[lang]
-    if abs(v) >= 1:
-        return multiple.format(x=_trim(_number(v, 1, lang), lang))
-    return share.format(p=_percent(100 * v, lang))
+    tenths = _number_writer(1, lang, trim=True)
+    return lambda v: multiple.format(x=tenths(v)) if abs(v) >= 1 else share.format(p=_percent(100 * v, lang))
 
 
 def _percent(percent: float, lang: str) -> str:
@@ -472,11 +615,25 @@ _PHRASES = {
 
 
 def _number(value: float, decimals: int, lang: str) -> str:
-    text = f"{value:,.{decimals}f}"
-    return text.translate(_PORTUGUESE_MARKS) if lang == "pt-BR" else text
+    """12,345.67 (en) or 12.345,67 (pt-BR)."""
+    if lang == "pt-BR":
+        # grouped by "_", then the marks swapped by two replaces: ~3x cheaper than str.translate
+        return f"{value:_.{decimals}f}".replace(".", ",").replace("_", ".")
+    return f"{value:,.{decimals}f}"
 
 
-_PORTUGUESE_MARKS = str.maketrans(",.", ".,")
+def _number_writer(decimals: int, lang: str, trim: bool = False) -> Callable[[float], str]:
+    """`_number` with these decimals and language (then `_trim` when `trim`) as one call."""
+    portuguese = lang == "pt-BR"
+    spec, point = (f"_.{decimals}f", ",") if portuguese else (f",.{decimals}f", ".")
+
+    def number(value: float) -> str:
+        text = format(value, spec)
+        if portuguese:
+            text = text.replace(".", ",").replace("_", ".")
+        return text.rstrip("0").rstrip(point) if trim and point in text else text
+
+    return number
 
 
 def _trim(text: str, lang: str) -> str:

@@ -27,8 +27,7 @@ import orjson
 
 from app.domain.principal import Principal
 from app.errors import InvalidInput
-from app.ml.explain import Reason, missing_features, reasons_of_rows
-from app.ml.features import FEATURE_NAMES
+from app.ml.explain import explain_rows, missing_features, rounded
 from app.ml.live import CustomerSnapshot, is_empty, live_features
 from app.ml.model import BILL, BLOCK
 from app.schemas.decisions import DecisionRequest
@@ -133,33 +132,44 @@ def results(requests: Sequence[DecisionRequest], rows: Sequence[FeatureRow], mod
             verdicts: Sequence[Verdict], lang: str, now: datetime, *, decision_ids: Sequence[str],
             supersedes: Sequence[str | None]) -> list[Result]:
     """Stage 4: the responses of one model's group of orders, each with the reasons that pushed
-    towards its verdict (a deciding rule's label first). Pushes, totals, orders of the reasons,
-    bias and margins come from whole-group NumPy operations; only the sentences are per order."""
+    towards its verdict (a deciding rule's label first). Pushes, totals, orders, contributions and
+    shares of the reasons, bias, margins and every rounding come from whole-group NumPy
+    operations; only the sentences and the answers' dicts are per order."""
     probabilities = scores.probability.tolist()
     towards = [_towards(verdict, p) for verdict, p in zip(verdicts, probabilities, strict=True)]
-    why = reasons_of_rows(rows, scores.contributions, model.scorer.feature_names, towards, lang,
-                          reference=model.reference)
-    bases = scores.contributions[:, -1].tolist()
-    margins = scores.contributions.sum(axis=1).tolist()
+    why = explain_rows(rows, scores.contributions, model.scorer.feature_names, towards, lang,
+                       reference=model.reference)
+    # every order's reasons as the answer writes them, then each order's slice
+    reasons = [{"feature": f, "value": v, "contribution": c, "share": s, "direction": d, "percentile": p, "text": t}
+               for f, v, c, s, d, p, t in zip(why.features, why.values, rounded(why.contributions, 6), why.shares,
+                                              why.directions, why.percentiles, why.texts, strict=True)]
+    starts = [0, *why.ends]
+    bases, margins = scores.contributions[:, -1], scores.contributions.sum(axis=1)
+    contributions = why.contributions.tolist()
+    # margin - base - the shown contributions, summed by Python's sum() as before (not NumPy's)
+    others = [margin - base - sum(contributions[start:end]) for margin, base, start, end
+              in zip(margins.tolist(), bases.tolist(), starts, why.ends, strict=False)]
+    numbers = list(zip(rounded(scores.probability, 6), rounded(bases, 6), rounded(margins, 6),
+                       rounded(np.array(others), 6), strict=True))
     created_at = now.replace(tzinfo=UTC)
-    return [_answer(request, rows[k], model, verdicts[k], probabilities[k], bases[k], margins[k], why[k], lang,
-                    created_at, decision_ids[k], supersedes[k]) for k, request in enumerate(requests)]
+    return [_answer(request, rows[k], model, verdicts[k], numbers[k], reasons[starts[k]:why.ends[k]], lang, created_at,
+                    decision_ids[k], supersedes[k]) for k, request in enumerate(requests)]
 
 
-def _answer(request: DecisionRequest, row: FeatureRow, model: LoadedModel, verdict: Verdict, probability: float,
-            base: float, margin: float, why: list[Reason], lang: str, created_at: datetime, decision_id: str,
-            supersedes: str | None) -> Result:
-    shown = [{"feature": r.feature, "value": r.value, "contribution": round(r.contribution, 6), "share": r.share,
-              "direction": r.direction, "percentile": r.percentile, "text": r.text} for r in why]
+def _answer(request: DecisionRequest, row: FeatureRow, model: LoadedModel, verdict: Verdict,
+            numbers: tuple[float, float, float, float], shown: list[dict[str, Any]], lang: str, created_at: datetime,
+            decision_id: str, supersedes: str | None) -> Result:
+    """One response; `numbers`: its probability, base value, margin and other contributions, each
+    rounded to 6 decimals; `shown`: its reasons' dicts (a list of its own)."""
+    probability, base, margin, other = numbers
     hits = [{"id": rule.id, "label": rule.label[lang], "action": rule.action} for rule in verdict.rules]
     if verdict.decided_by == "rule":
         shown.insert(0, {"feature": f"rule:{hits[0]['id']}", "value": None, "contribution": 0.0, "share": None,
                          "direction": None, "percentile": None, "text": hits[0]["label"]})
     return {
         "decision_id": decision_id, "order_id": request.order.order_id, "customer_id": request.order.customer_id,
-        "decision": verdict.decision, "probability_block": round(probability, 6),
-        "threshold": float(verdict.threshold), "model_version": model.version, "base_value": round(base, 6),
-        "margin": round(margin, 6), "other_contributions": round(margin - base - sum([r.contribution for r in why]), 6),
+        "decision": verdict.decision, "probability_block": probability, "threshold": float(verdict.threshold),
+        "model_version": model.version, "base_value": base, "margin": margin, "other_contributions": other,
         "reasons": shown, "missing_features": missing_features(row), "created_at": created_at,
         "decided_by": verdict.decided_by, "rules": hits, "policy_version": verdict.policy_version,
         "supersedes": supersedes,
@@ -198,7 +208,7 @@ def _decision_values(principal: Principal, request: dict, row: FeatureRow, resul
         "model_version": model.version, "customer_id": result["customer_id"], "order_id": result["order_id"],
         "decision": result["decision"], "probability_block": result["probability_block"],
         "threshold": result["threshold"], "request": request,
-        "features": {name: row.get(name) for name in FEATURE_NAMES},
+        "features": dict(row),  # `live_features`' row: every FEATURE_NAMES key, in order
         "reasons": {"reasons": result["reasons"], "missing_features": result["missing_features"],
                     "base_value": result["base_value"], "margin": result["margin"],
                     "other_contributions": result["other_contributions"], "rules": result["rules"]},

@@ -1,9 +1,24 @@
+import math
+
 import numpy as np
 import polars as pl
 import pytest
 
 from app.ml import monotone
-from app.ml.explain import Reason, describe, format_money, missing_features, reasons, sentence
+from app.ml.explain import (
+    SEPARATOR,
+    Reason,
+    comparison,
+    describe,
+    explain_rows,
+    format_money,
+    format_value,
+    missing_features,
+    reasons,
+    reasons_of_rows,
+    rounded,
+    sentence,
+)
 from app.ml.features import FEATURE_NAMES, feature_matrix
 from app.ml.reference import FeatureReference, Reference, percentiles
 from app.ml.training import TrainingResult
@@ -179,6 +194,10 @@ def test_missing_features() -> None:
     assert missing_features(row) == ["credit_limit", "serasa_report", "order_history"]
     assert missing_features(_row(serasa_score=float("nan"))) == ["serasa_score"]
     assert missing_features({}) == ["customer", "credit_limit", "serasa_report", "order_history"]
+    nan = float("nan")
+    assert missing_features(_row(tenure_days=nan, simples_nacional=None, limit_amount=nan, past_orders_count=nan)) == [
+        "customer", "credit_limit", "order_history"]
+    assert missing_features(_row(tenure_days=None, simples_nacional=0.0, past_orders_count=1)) == []
 
 
 def test_bad_arguments_are_refused() -> None:
@@ -225,3 +244,92 @@ def test_reasons_of_the_trained_model_never_cite_a_value_pushing_the_other_way(
                 if decision == "block":
                     assert not r.text.startswith(("Only", "Apenas")), r.text
     assert min(decisions.values()) > 20, decisions
+
+
+def test_rounded_is_round_bit_for_bit() -> None:
+    """NumPy's scale-rint-unscale, with round() itself wherever the scaled value lands near a half."""
+    rng = np.random.default_rng(11)
+    values = np.concatenate([
+        rng.standard_normal(4000) * 10.0 ** rng.integers(-9, 9, 4000),
+        rng.integers(-10**6, 10**6, 4000) / 2e6,  # ties and near-ties at 6 decimals, shifted by an ulp or not
+        np.nextafter(rng.integers(-2000, 2000, 4000) / 20, np.inf),
+        [0.0, -0.0, 0.05, 0.15, 0.25, 0.35, 2.675, 1.0000005, -1e-7, 4e-7, 1e15, 2.0**52, 1e300, np.inf, -np.inf,
+         np.nan],
+    ])
+    for decimals in (0, 1, 6):
+        got = rounded(values, decimals)
+        assert all(isinstance(x, float) for x in got)
+        expected = [round(v, decimals) for v in values.tolist()]
+        assert [repr(x) for x in got] == [repr(x) for x in expected]  # repr: -0.0 and nan too
+        assert [repr(x) for x in rounded(values[:5], decimals)] == [repr(x) for x in expected[:5]]  # short: round()
+    with pytest.raises(ValueError):
+        rounded(values, -1)
+
+
+def test_a_value_stands_where_its_reference_says() -> None:
+    """The describer bisects the quantiles itself: it says what `FeatureReference.standing` and
+    `comparison` say, for values below, on, between and above the percentiles."""
+    for feature, ref in REFERENCE.features.items():
+        q = np.asarray(ref.quantiles)
+        values = np.unique(np.concatenate([q, (q[:-1] + q[1:]) / 2, [q[0] - 1, q[-1] + 1]]))
+        for value in values.tolist():
+            row = _row(**{feature: value, "past_orders_count": 3.0})
+            standing = ref.standing(value)
+            for direction in ("block", "bill"):
+                phrase = comparison(feature, standing, direction, "en")
+                text = sentence(feature, row, "en", direction)
+                expected = None if phrase is False else (
+                    text if phrase is None else text + SEPARATOR + phrase, standing.below)
+                assert describe(feature, row, direction, "en", REFERENCE) == expected, (feature, value, direction)
+
+
+def test_the_batch_gives_each_row_its_own_reasons() -> None:
+    """Rows with unknowns, a first order, no push towards the decision, with and without a
+    reference: the batch's columns are each row's `reasons`, their numbers Python's own."""
+    rng = np.random.default_rng(5)
+    rows, decisions = [], []
+    for k in range(40):
+        row = _row(amount=float(rng.integers(100, 90_000)), serasa_score=float(rng.integers(300, 700)),
+                   amount_to_limit=float(rng.random() * 3), pefin_count=k % 4)  # an int: its value reads 3.0
+        if k % 3 == 0:
+            row.update(serasa_score=float("nan") if k % 2 else None, paid_8_15_days_late=float("nan"))
+        if k % 5 == 0:
+            row.update(past_orders_count=0.0, past_blocked_count=0.0, past_block_rate=None)
+        rows.append(row)
+        decisions.append("block" if k % 2 else "bill")
+    contributions = rng.standard_normal((40, len(NAMES) + 1))
+    contributions[7, :-1] = 0.0  # nothing pushed
+    for reference in (REFERENCE, None):
+        for lang in ("en", "pt-BR"):
+            batch = reasons_of_rows(rows, contributions, NAMES, decisions, lang, reference=reference)
+            assert batch == [reasons(row, c, NAMES, d, lang, reference=reference)
+                             for row, c, d in zip(rows, contributions, decisions, strict=True)]
+            assert batch[7] == [] and sum(len(r) for r in batch) > 100
+            for row, c, d, got in zip(rows, contributions, decisions, batch, strict=True):
+                pushes = c[:-1] if d == "block" else -c[:-1]
+                total = float(pushes[pushes > 0].sum())
+                for r in got:
+                    i = NAMES.index(r.feature)
+                    value = row[r.feature]
+                    assert repr(r.contribution) == repr(float(c[i]))
+                    assert r.share == round(100.0 * float(pushes[i]) / total, 1)
+                    assert repr(r.value) == repr(None if value is None or math.isnan(value) else float(value))
+    explained = explain_rows(rows, contributions, NAMES, decisions, "en", top_n=2, reference=REFERENCE)
+    assert explained.ends[-1] == len(explained.texts) == len(explained.contributions)
+    assert all(0 <= b - a <= 2 for a, b in zip([0, *explained.ends], explained.ends, strict=False))
+    assert explain_rows([], np.zeros((0, len(NAMES) + 1)), NAMES, [], "en").reasons() == []
+
+
+def test_numbers_in_portuguese_swap_the_english_marks() -> None:
+    swap = str.maketrans(",.", ".,")
+    rng = np.random.default_rng(3)
+    values = np.concatenate([rng.standard_normal(300) * 10.0 ** rng.integers(-3, 9, 300), [0.0, -0.0, 1.0, 0.5]])
+    for feature in ("amount", "amount_to_limit", "paid_on_time", "past_block_rate", "serasa_score", "tenure_days"):
+        for value in values.tolist():
+            if feature == "amount_to_limit" and abs(value) < 1e-4:
+                continue  # "less than 0.01%": words, not marks
+            english = format_value(feature, value, "en")
+            assert format_value(feature, value, "pt-BR") == english.translate(swap), (feature, value)
+    assert format_money(-1_234_567.891, "pt-BR") == "R$ -1.234.567,89"
+    assert format_value("serasa_score", 1_250.0, "pt-BR") == "1.250"
+    assert format_value("paid_on_time", 12.0, "pt-BR") == "12%"

@@ -114,6 +114,26 @@ def test_the_batch_reasons_are_each_rows_own(trained) -> None:
                 (r.feature, r.text, r.share) for r in alone]
 
 
+def test_every_number_of_the_answer_is_pythons_round(trained) -> None:
+    """The group's roundings are NumPy passes (app/ml/explain.py `rounded`): each number is still
+    round() of the very float it rounded before, bit for bit (repr: the sign of a zero too)."""
+    result, rows = trained
+    model = load_model(_version(result))
+    scores = stage.score(model, rows)
+    names = list(model.scorer.feature_names)
+    margins = scores.contributions.sum(axis=1).tolist()
+    answers = _results(model, rows)
+    assert sum(len(a["reasons"]) for a in answers) >= 32  # rounded's NumPy path
+    for k, answer in enumerate(answers):
+        contributions = scores.contributions[k].tolist()
+        shown = [contributions[names.index(r["feature"])] for r in answer["reasons"]]
+        base, margin = contributions[-1], margins[k]
+        expected = [round(float(scores.probability[k]), 6), round(base, 6), round(margin, 6),
+                    round(margin - base - sum(shown), 6), *(round(c, 6) for c in shown)]
+        got = [answer[key] for key in ("probability_block", "base_value", "margin", "other_contributions")]
+        assert repr(got + [r["contribution"] for r in answer["reasons"]]) == repr(expected)
+
+
 def test_the_answer_is_decision_reads_own_json(trained) -> None:
     """The result is built as plain JSON values and written by orjson: byte for byte what pydantic
     writes for `DecisionRead` - with reasons, rule hits, a review, a superseded decision and nulls."""
