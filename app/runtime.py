@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from app.compute.decision_writer import ProcessWriter
 from app.compute.process_pool import ProcessPoolCompute
 from app.db.change_feed import ChangeFeed
 from app.db.engine import make_engine, make_sessionmaker, transaction
@@ -105,9 +106,10 @@ def build_runtime(settings: Settings) -> Runtime:
     monitor = Monitor()  # counts each decision as the log writes it (docs/decisions/0011)
     models = ModelCache(sessions)
     shadow = ShadowScorer(models, sessions)  # challengers score the decisions the log committed
+    writer = ProcessWriter(settings.database_url) if settings.decision_writer == "process" else None
     decisions = DecisionEngine(models, CustomerDataCache(sessions),
                                DecisionLog(sessions, journal_directory(settings), observers=(monitor,),
-                                           followers=(shadow,)),
+                                           followers=(shadow,), writer=writer),
                                PolicyBook(sessions))
     return Runtime(
         settings=settings, engine=engine, sessions=sessions, auth_cache=auth_cache,

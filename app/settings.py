@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from typing import Literal
 
 import limits
 from pydantic import Field, field_validator, model_validator
@@ -50,6 +51,10 @@ class Settings(BaseSettings):
     # Decisions are journaled here and written to the database off the request path; empty:
     # each request waits for the database commit of its decision.
     decision_journal_dir: str = "var/decision-journal"
+    # Where the journaled decisions are committed: "process", a writer process of its own (the
+    # serving process keeps its GIL for requests; docs/decisions/0013), or "inline", on the
+    # serving process's event loop.
+    decision_writer: Literal["process", "inline"] = "process"
 
     kafka_bootstrap_servers: str = ""
     kafka_topic_prefix: str = "creditgate"

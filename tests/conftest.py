@@ -83,6 +83,7 @@ def make_settings(database_url: str, **overrides) -> Settings:
         "kafka_bootstrap_servers": "",
         "min_orders_per_outcome": 5,
         "decision_journal_dir": "",
+        "decision_writer": "inline",  # an app of its own commits inline; the shared `app` uses a writer process
         "rate_limit_registrations": "",  # tests register many companies; a test turns limits on
         "rate_limit_tokens": "",
     }
@@ -104,7 +105,7 @@ async def kafka_bootstrap(tmp_path_factory) -> AsyncIterator[str]:
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory) -> Settings:
     journal = tmp_path_factory.mktemp("journal")
-    return make_settings(database_url, decision_journal_dir=str(journal))
+    return make_settings(database_url, decision_journal_dir=str(journal), decision_writer="process")
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -27,8 +27,9 @@ PARENT_CHECK_SECONDS = 1.0
 
 
 class ProcessPoolCompute:
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, role: str = "training") -> None:
         self.workers = workers
+        self.role = role
         self._pool: ProcessPoolExecutor | None = None
         self._broken_since: float | None = None
         self.replaced = 0
@@ -38,19 +39,25 @@ class ProcessPoolCompute:
         """False from a failed replacement of a broken pool until a job succeeds again."""
         return self._broken_since is None
 
+    @property
+    def pids(self) -> list[int]:
+        """The worker processes' ids (none before the first job starts them)."""
+        return [] if self._pool is None else [process.pid for process in (self._pool._processes or {}).values()]
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         pool = self._current()
         try:
             result = await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
         except BrokenProcessPool as exc:
             self._replace(pool)
-            raise WorkerLost("the training process died (killed or out of memory)") from exc
+            raise WorkerLost(f"the {self.role} process died (killed or out of memory)") from exc
         self._broken_since = None
         return result
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = False) -> None:
+        """Shut the pool down; `wait`: until its idle workers have exited (their finalizers run)."""
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=wait, cancel_futures=True)
             self._pool = None
 
     def _current(self) -> ProcessPoolExecutor:
@@ -67,7 +74,7 @@ class ProcessPoolCompute:
             self._pool = _new_pool(self.workers)
             self._broken_since = None
             self.replaced += 1
-            logger.warning("a compute worker died; the process pool was replaced")
+            logger.warning("a compute worker died; the process pool was replaced", extra={"role": self.role})
         except Exception:
             self._pool, self._broken_since = None, self._broken_since or time.monotonic()
             logger.exception("the process pool could not be replaced")

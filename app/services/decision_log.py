@@ -56,14 +56,42 @@ class Follower(Protocol):
     async def flush(self) -> None: ...
 
 
+class Writer(Protocol):
+    """Where a group commit runs: `insert` stores the records (skipping decision ids already
+    stored) in one transaction with the observers' work and returns the decisions inserted."""
+
+    async def insert(self, records: list[LogRecord]) -> list[dict[str, Any]]: ...
+
+    async def stop(self) -> None: ...
+
+
+class InlineWriter:
+    """Commits in this process, on its event loop."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], observers: tuple[Observer, ...] = ()) -> None:
+        self.sessions = sessions
+        self.observers = observers
+
+    async def insert(self, records: list[LogRecord]) -> list[dict[str, Any]]:
+        async with transaction(self.sessions) as session:
+            return await insert_records(session, records, skip_existing=True, observers=self.observers)
+
+    async def stop(self) -> None:
+        pass
+
+
 @dataclass
 class LogRecord:
     decision: dict[str, Any]
     audit: dict[str, Any] | None = None
     done: asyncio.Future | None = field(default=None, compare=False)
+    line: bytes | None = field(default=None, compare=False, repr=False)
+    """The record as the journal holds it, once encoded (a writer process reads the same bytes)."""
 
     def encode(self) -> bytes:
-        return orjson.dumps({"decision": self.decision, "audit": self.audit}) + b"\n"
+        if self.line is None:
+            self.line = orjson.dumps({"decision": self.decision, "audit": self.audit}) + b"\n"
+        return self.line
 
     @classmethod
     def decode(cls, line: bytes) -> LogRecord:
@@ -77,11 +105,13 @@ class LogRecord:
 
 class DecisionLog:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], directory: Path | None,
-                 observers: tuple[Observer, ...] = (), followers: tuple[Follower, ...] = ()) -> None:
+                 observers: tuple[Observer, ...] = (), followers: tuple[Follower, ...] = (),
+                 writer: Writer | None = None) -> None:
         self.sessions = sessions
         self.directory = directory
         self.observers = observers
         self.followers = followers
+        self.writer = writer or InlineWriter(sessions, observers)
         self.owner = uuid.uuid4().hex
         self._pending: list[LogRecord] = []
         self._closed_segments: list[Path] = []
@@ -110,6 +140,7 @@ class DecisionLog:
             await asyncio.wait_for(self.flush(), timeout)
         await tasks.cancel(self._task)
         self._task = None
+        await self.writer.stop()
         if self._fd is not None:
             os.close(self._fd)
             if not self._pending:
@@ -179,8 +210,7 @@ class DecisionLog:
             self._rotate()
             covered = list(self._closed_segments)
         try:
-            async with transaction(self.sessions) as session:
-                inserted = await insert_records(session, batch, skip_existing=True, observers=self.observers)
+            inserted = await self.writer.insert(batch)
         except BaseException as exc:
             self._pending[:0] = batch
             for record in batch:
