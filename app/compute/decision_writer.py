@@ -19,7 +19,7 @@ import asyncio
 from typing import Any
 
 from app.compute.process_pool import ProcessPoolCompute
-from app.services.decision_log import NEWER_COLUMNS, LogRecord
+from app.services.decision_log import LogRecord, adopt_inserted
 from app.services.writer_process import write_encoded
 
 ROLE = "decision writer"
@@ -34,18 +34,7 @@ class ProcessWriter:
 
     async def insert(self, records: list[LogRecord]) -> list[dict[str, Any]]:
         payload = b"".join(record.encode() for record in records)
-        stored = await self._process.run(write_encoded, self.database_url, payload)
-        first: dict[str, dict[str, Any]] = {}  # `insert_records` keeps the first record of an id
-        for record in records:
-            first.setdefault(record.decision["id"], record.decision)
-        inserted = []
-        for decision_id, supersedes in stored:  # what the writer filled in, as the inline writer does
-            decision = first[decision_id]
-            for column in NEWER_COLUMNS:
-                decision.setdefault(column, None)
-            decision["supersedes"] = supersedes
-            inserted.append(decision)
-        return inserted
+        return adopt_inserted(records, await self._process.run(write_encoded, self.database_url, payload))
 
     @property
     def pids(self) -> list[int]:

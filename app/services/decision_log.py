@@ -321,14 +321,34 @@ def _read_segment(path: Path) -> list[LogRecord]:
 NEWER_COLUMNS = ("decided_by", "policy_version", "request_digest", "supersedes")
 
 
+def _with_newer_columns(decision: dict[str, Any]) -> None:
+    for column in NEWER_COLUMNS:
+        decision.setdefault(column, None)
+
+
+def adopt_inserted(records: list[LogRecord], stored: list[tuple[str, str | None]]) -> list[dict[str, Any]]:
+    """The decisions of `records` that another process inserted (`stored`: the id and what it
+    supersedes of each), completed as `insert_records` completes them in place: the first record
+    of an id, the newer columns, what it supersedes."""
+    first: dict[str, dict[str, Any]] = {}
+    for record in records:
+        first.setdefault(record.decision["id"], record.decision)
+    inserted = []
+    for decision_id, supersedes in stored:
+        decision = first[decision_id]
+        _with_newer_columns(decision)
+        decision["supersedes"] = supersedes
+        inserted.append(decision)
+    return inserted
+
+
 async def _fill_supersedes(session: AsyncSession, records: list[LogRecord]) -> None:
     """Set `supersedes` where the deciding process did not know the order's previous decision
     (made by another replica, or before a restart): the latest stored one, or an earlier record of
     the same batch."""
     wanted: dict[str, set[str]] = {}
     for record in records:
-        for column in NEWER_COLUMNS:  # a journal written before these columns existed
-            record.decision.setdefault(column, None)
+        _with_newer_columns(record.decision)  # a journal written before these columns existed
         if record.decision.get("supersedes") is None:
             wanted.setdefault(record.decision["company_id"], set()).add(record.decision["order_id"])
     newest: dict[tuple[str, str], tuple[datetime, str]] = {}
